@@ -1,0 +1,450 @@
+"""Protocols and the small shared base class every onlinekit learner uses.
+
+Three protocols name what users type (DESIGN.md section 3):
+
+* :class:`SupervisedLearner` -- River conventions: ``predict_one`` / ``learn_one`` plus the
+  optional block fast paths ``predict_many`` / ``learn_many`` / ``predict_learn_many``.
+* :class:`DecisionMaker` -- bandits, bidding, cascading RL: ``act`` / ``update``.
+* :class:`ContinualRelease` -- private counters: ``release`` (and ``release_many``).
+
+:class:`Learner` is the optional helper base. It stores constructor arguments verbatim, gives
+``clone()``, turns ``seed`` into the learner's own :class:`numpy.random.Generator`, and
+exposes learned state (attributes whose names end in ``_``) through ``state_dict()`` /
+``load_state_dict()``, which round-trip through ``numpy.savez`` + JSON with
+:func:`save_state` / :func:`load_state` -- no pickle is needed to restore a learner.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import inspect
+import io
+import json
+import math
+import numbers
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = [
+    "InvalidEvent",
+    "Learner",
+    "SupervisedLearner",
+    "DecisionMaker",
+    "ContinualRelease",
+    "spawn_seeds",
+    "save_state",
+    "load_state",
+    "state_to_bytes",
+    "state_from_bytes",
+]
+
+
+class InvalidEvent(ValueError):
+    """An event (or a parameter) that a learner refuses.
+
+    The message names the offending field and, when known, the event offset. A learner that
+    raises it has not changed its state.
+
+    Parameters
+    ----------
+    message
+        What is wrong.
+    field
+        The input field (feature, column, keyword argument or parameter) at fault.
+    offset
+        Zero-based position of the event in its stream, when known.
+
+    Examples
+    --------
+    >>> err = InvalidEvent("is NaN", field="x[3]", offset=17)
+    >>> str(err)
+    "event 17: field 'x[3]': is NaN"
+    >>> isinstance(err, ValueError)
+    True
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, offset: int | None = None):
+        self.message = message
+        self.field = field
+        self.offset = offset
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = []
+        if self.offset is not None:
+            parts.append(f"event {self.offset}")
+        if self.field is not None:
+            parts.append(f"field {self.field!r}")
+        parts.append(self.message)
+        return ": ".join(parts)
+
+    def at(self, offset: int) -> InvalidEvent:
+        """Return a copy of this error located at stream ``offset``."""
+        return InvalidEvent(self.message, field=self.field, offset=offset)
+
+    def __reduce__(self):
+        return (_rebuild_invalid_event, (self.message, self.field, self.offset))
+
+
+def _rebuild_invalid_event(message, field, offset):
+    return InvalidEvent(message, field=field, offset=offset)
+
+
+# --------------------------------------------------------------------------------------------
+# Protocols
+# --------------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class SupervisedLearner(Protocol):
+    """A learner fed (features, target) pairs, River style.
+
+    ``x`` is a ``dict`` of feature name to number or a 1-d float array; ``y`` a number.
+    Extra per-event columns (group memberships, sensitive attribute, weights) travel as
+    keyword arguments. Optional block methods, when present, must give exactly the result of
+    the per-event loop:
+
+    * ``predict_many(X) -> ndarray`` -- predictions of the current state for each row;
+    * ``learn_many(X, y, **kw) -> None`` -- ``learn_one`` over the rows in order;
+    * ``predict_learn_many(X, y, **kw) -> ndarray`` -- for each row in order, predict with the
+      current state, then learn that row (progressive validation in one call). The replay
+      engine uses it when available.
+    """
+
+    def predict_one(self, x: Any) -> Any:
+        """Predict the target of ``x`` with the current state."""
+
+    def learn_one(self, x: Any, y: Any, **kwargs: Any) -> None:
+        """Update the state with one labelled event."""
+
+
+@runtime_checkable
+class DecisionMaker(Protocol):
+    """A policy that acts and learns from (possibly partial) feedback."""
+
+    def act(self, obs: Any) -> Any:
+        """Choose an action for observation ``obs``."""
+
+    def update(self, obs: Any, action: Any, feedback: Any) -> None:
+        """Learn from the feedback to ``action`` taken at ``obs``."""
+
+
+@runtime_checkable
+class ContinualRelease(Protocol):
+    """A continual-release mechanism (e.g. a private counter)."""
+
+    def release(self, x: Any) -> Any:
+        """Consume one input and return the statistic after it."""
+
+
+# --------------------------------------------------------------------------------------------
+# Seeds
+# --------------------------------------------------------------------------------------------
+
+
+def spawn_seeds(seed: int | np.random.SeedSequence | None, n: int) -> list[int]:
+    """Derive ``n`` independent integer seeds from one root ``seed``.
+
+    Children come from :meth:`numpy.random.SeedSequence.spawn`, so they never give equal
+    streams and do not depend on how work is scheduled.
+
+    Examples
+    --------
+    >>> a = spawn_seeds(0, 3)
+    >>> a == spawn_seeds(0, 3), len(set(a))
+    (True, 3)
+    """
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return [int(c.generate_state(1, dtype=np.uint64)[0]) for c in root.spawn(n)]
+
+
+# --------------------------------------------------------------------------------------------
+# Base class
+# --------------------------------------------------------------------------------------------
+
+
+class Learner:
+    """Optional helper base: verbatim params, ``clone``, seeding and learned state.
+
+    Subclasses store every ``__init__`` argument on an attribute of the same name, unchanged,
+    and call :meth:`reset` at the end of ``__init__``. ``reset`` (override ``_reset``) builds
+    all learned state; learned attributes end with ``_`` and hold arrays, numbers, strings,
+    lists/dicts of those, or nested :class:`Learner` objects. The random generator, if the
+    learner has a ``seed`` parameter, is ``self._rng``.
+
+    Examples
+    --------
+    >>> class Mean(Learner):
+    ...     def __init__(self, prior=0.0):
+    ...         self.prior = prior
+    ...         self.reset()
+    ...     def _reset(self):
+    ...         self.n_ = 0
+    ...         self.mean_ = float(self.prior)
+    ...     def learn_one(self, x, y):
+    ...         self.n_ += 1
+    ...         self.mean_ += (y - self.mean_) / self.n_
+    ...     def predict_one(self, x):
+    ...         return self.mean_
+    >>> m = Mean(prior=1.0)
+    >>> m.learn_one(None, 3.0)
+    >>> m.predict_one(None), m.clone().predict_one(None)
+    (3.0, 1.0)
+    >>> m2 = Mean(prior=1.0)
+    >>> m2.load_state_dict(m.state_dict())
+    >>> m2.predict_one(None)
+    3.0
+    """
+
+    # -- parameters ---------------------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments, exactly as given."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def clone(self, **new_params: Any) -> Learner:
+        """A fresh, unlearned copy with the same parameters (optionally some replaced).
+
+        Parameters that are learners are cloned too, so the copy shares no state.
+        """
+        params = {}
+        for k, v in self.get_params().items():
+            if isinstance(v, Learner):
+                params[k] = v.clone()
+            else:
+                params[k] = copy.deepcopy(v)
+        unknown = set(new_params) - set(params)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}.clone: unknown parameter(s) {sorted(unknown)}")
+        params.update(new_params)
+        return type(self)(**params)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- state --------------------------------------------------------------------------
+    def reset(self) -> Learner:
+        """Forget everything learned; re-seed the generator from ``seed``."""
+        if "seed" in self._param_names():
+            self._rng = np.random.default_rng(self.seed)
+        self._reset()
+        return self
+
+    def _reset(self) -> None:  # pragma: no cover - trivial default
+        """Build the learned state (override)."""
+
+    def _state_names(self) -> list[str]:
+        return sorted(
+            k for k in vars(self) if k.endswith("_") and not k.startswith("_")
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        """Learned state as plain data (arrays, numbers, strings, lists, dicts).
+
+        Nested learners appear as their own state dicts. The random generator's state is
+        included under ``"_rng"`` so a restored learner continues the same random stream.
+        """
+        out: dict[str, Any] = {}
+        for k in self._state_names():
+            out[k] = _export(getattr(self, k))
+        if hasattr(self, "_rng"):
+            out["_rng"] = copy.deepcopy(self._rng.bit_generator.state)
+        return out
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore state produced by :meth:`state_dict` of a learner with the same params."""
+        expected = set(self._state_names())
+        given = {k for k in state if k != "_rng"}
+        if expected and given != expected:
+            missing, extra = sorted(expected - given), sorted(given - expected)
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: state keys do not match "
+                f"(missing {missing}, unexpected {extra})"
+            )
+        for k in given:
+            current = getattr(self, k, None)
+            setattr(self, k, _import(state[k], current))
+        if "_rng" in state:
+            if not hasattr(self, "_rng"):
+                self._rng = np.random.default_rng()
+            self._rng.bit_generator.state = copy.deepcopy(state["_rng"])
+        self._after_load()
+
+    def _after_load(self) -> None:
+        """Hook: rebuild derived caches after :meth:`load_state_dict` (override)."""
+
+
+def _export(v: Any) -> Any:
+    if isinstance(v, Learner):
+        return {"__learner_state__": v.state_dict()}
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, dict):
+        return {k: _export(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_export(x) for x in v]
+    return copy.deepcopy(v)
+
+
+def _import(v: Any, current: Any) -> Any:
+    if isinstance(v, dict) and "__learner_state__" in v:
+        if not isinstance(current, Learner):
+            raise ValueError("state holds a nested learner where the target has none")
+        current.load_state_dict(v["__learner_state__"])
+        return current
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, list):
+        if isinstance(current, (list, tuple)) and len(current) == len(v):
+            items = [_import(x, c) for x, c in zip(v, current, strict=True)]
+        else:
+            items = [_import(x, None) for x in v]
+        return tuple(items) if isinstance(current, tuple) else items
+    if isinstance(v, dict):
+        cur = current if isinstance(current, dict) else {}
+        return {k: _import(x, cur.get(k)) for k, x in v.items()}
+    return copy.deepcopy(v)
+
+
+# --------------------------------------------------------------------------------------------
+# npz + JSON serialisation
+# --------------------------------------------------------------------------------------------
+
+_FORMAT = "onlinekit-state-1"
+
+
+def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
+    """Split ``obj`` into a JSON tree and named arrays."""
+    if isinstance(obj, Learner):
+        cls = type(obj)
+        return {
+            "__learner__": f"{cls.__module__}:{cls.__qualname__}",
+            "params": _encode(obj.get_params(), arrays, path + ".params"),
+        }
+    if isinstance(obj, np.ndarray):
+        if obj.dtype == object:
+            raise TypeError(f"cannot serialise object array at {path}")
+        key = f"a{len(arrays)}"
+        arrays[key] = obj
+        return {"__array__": key}
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        if math.isfinite(obj):
+            return obj
+        return {"__float__": repr(obj)}
+    if obj is None or isinstance(obj, (bool, str, numbers.Integral)):
+        return int(obj) if isinstance(obj, numbers.Integral) and not isinstance(obj, bool) else obj
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(x, arrays, f"{path}[{i}]") for i, x in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [_encode(x, arrays, f"{path}[{i}]") for i, x in enumerate(obj)]
+    if isinstance(obj, dict):
+        bad = [k for k in obj if not isinstance(k, str)]
+        if bad:
+            raise TypeError(f"cannot serialise non-string dict keys {bad!r} at {path}")
+        if any(k.startswith("__") and k.endswith("__") for k in obj) and path != "":
+            # reserved markers are escaped by nesting
+            return {"__dict__": {k: _encode(v, arrays, f"{path}.{k}") for k, v in obj.items()}}
+        return {k: _encode(v, arrays, f"{path}.{k}") for k, v in obj.items()}
+    raise TypeError(f"cannot serialise {type(obj).__name__} at {path}")
+
+
+def _decode(obj: Any, arrays: Any) -> Any:
+    if isinstance(obj, list):
+        return [_decode(x, arrays) for x in obj]
+    if isinstance(obj, dict):
+        if "__array__" in obj:
+            return np.array(arrays[obj["__array__"]])
+        if "__float__" in obj:
+            return float(obj["__float__"])
+        if "__tuple__" in obj:
+            return tuple(_decode(x, arrays) for x in obj["__tuple__"])
+        if "__dict__" in obj:
+            return {k: _decode(v, arrays) for k, v in obj["__dict__"].items()}
+        if "__learner__" in obj:
+            return _make_learner(obj["__learner__"], _decode(obj["params"], arrays))
+        return {k: _decode(v, arrays) for k, v in obj.items()}
+    return obj
+
+
+def _make_learner(qualified: str, params: dict[str, Any]) -> Learner:
+    module, _, name = qualified.partition(":")
+    if not (module == "onlinekit" or module.startswith("onlinekit.")):
+        raise ValueError(f"refusing to load learner class {qualified!r} from outside onlinekit")
+    cls = importlib.import_module(module)
+    for part in name.split("."):
+        cls = getattr(cls, part)
+    if not (isinstance(cls, type) and issubclass(cls, Learner)):
+        raise ValueError(f"{qualified!r} is not an onlinekit Learner")
+    return cls(**params)
+
+
+def state_to_bytes(learner: Learner, extra: dict[str, Any] | None = None) -> bytes:
+    """Serialise ``learner`` (class, params and state) and ``extra`` to ``.npz`` bytes.
+
+    The archive holds arrays plus one JSON document; it is read back without pickle.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    doc = {
+        "format": _FORMAT,
+        "learner": _encode(learner, arrays, "learner"),
+        "state": _encode(learner.state_dict(), arrays, "state"),
+        "extra": _encode(extra or {}, arrays, "extra"),
+    }
+    meta = np.frombuffer(json.dumps(doc).encode("utf-8"), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, __meta__=meta, **arrays)
+    return buf.getvalue()
+
+
+def state_from_bytes(data: bytes) -> tuple[Learner, dict[str, Any]]:
+    """Inverse of :func:`state_to_bytes`: returns ``(learner, extra)``."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        doc = json.loads(bytes(z["__meta__"]).decode("utf-8"))
+        if doc.get("format") != _FORMAT:
+            raise ValueError(f"not an onlinekit state archive (format {doc.get('format')!r})")
+        arrays = {k: z[k] for k in z.files}
+        learner = _decode(doc["learner"], arrays)
+        learner.load_state_dict(_decode(doc["state"], arrays))
+        extra = _decode(doc["extra"], arrays)
+    return learner, extra
+
+
+def save_state(learner: Learner, path: Any, extra: dict[str, Any] | None = None) -> None:
+    """Write ``learner`` to ``path`` atomically (temp file, fsync, rename).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from onlinekit.oco import OGD
+    >>> m = OGD(lr=0.1)
+    >>> m.learn_one({"a": 1.0}, 2.0)
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "ogd.npz"
+    >>> save_state(m, p)
+    >>> m2, _ = load_state(p)
+    >>> m2.predict_one({"a": 1.0}) == m.predict_one({"a": 1.0})
+    True
+    """
+    from onlinekit._io import atomic_write_bytes
+
+    atomic_write_bytes(path, state_to_bytes(learner, extra))
+
+
+def load_state(path: Any) -> tuple[Learner, dict[str, Any]]:
+    """Read a learner written by :func:`save_state`; returns ``(learner, extra)``."""
+    with open(path, "rb") as fh:
+        return state_from_bytes(fh.read())
