@@ -212,10 +212,17 @@ class Learner:
         """Constructor arguments, exactly as given."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def clone(self, **new_params: Any) -> Learner:
+    def clone(
+        self,
+        new_params: dict[str, Any] | None = None,
+        include_attributes: bool = False,
+        **overrides: Any,
+    ) -> Learner:
         """A fresh, unlearned copy with the same parameters (optionally some replaced).
 
-        Parameters that are learners are cloned too, so the copy shares no state.
+        ``new_params`` (River's spelling) and keyword ``overrides`` replace parameters.
+        Parameters that are learners are cloned too, so the copy shares no state. With
+        ``include_attributes=True`` the learned state is copied as well.
         """
         params = {}
         for k, v in self.get_params().items():
@@ -223,11 +230,15 @@ class Learner:
                 params[k] = v.clone()
             else:
                 params[k] = copy.deepcopy(v)
-        unknown = set(new_params) - set(params)
+        changes = {**(new_params or {}), **overrides}
+        unknown = set(changes) - set(params)
         if unknown:
             raise TypeError(f"{type(self).__name__}.clone: unknown parameter(s) {sorted(unknown)}")
-        params.update(new_params)
-        return type(self)(**params)
+        params.update(changes)
+        twin = type(self)(**params)
+        if include_attributes:
+            twin.load_state_dict(self.state_dict())
+        return twin
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -1,0 +1,106 @@
+"""Turning River-style dict events (or 1-d arrays) into float vectors, with validation."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from onlinekit.base import InvalidEvent
+
+__all__ = ["FeatureIndex", "check_target", "check_matrix"]
+
+
+class FeatureIndex:
+    """Maps feature names to columns; new names are appended (River's emerging features).
+
+    Array inputs are positional; dict inputs are matched by name, absent names count as 0.
+    """
+
+    def __init__(self, names=()):
+        self.names: list = list(names)
+        self._pos = {k: i for i, k in enumerate(self.names)}
+
+    def vector(self, x, *, grow: bool) -> tuple[np.ndarray, list]:
+        """Return ``(vector, new_names)``; ``new_names`` are the keys not yet indexed.
+
+        The index is not changed here (so a rejected event changes nothing); call
+        :meth:`add` once the event is accepted.
+        """
+        if isinstance(x, dict):
+            new = [k for k in x if k not in self._pos]
+            v = np.zeros(len(self.names) + (len(new) if grow else 0))
+            for k, val in x.items():
+                if not isinstance(val, numbers.Real):
+                    raise InvalidEvent(f"expected a number, got {type(val).__name__}", field=f"x[{k!r}]")
+                fv = float(val)
+                if not math.isfinite(fv):
+                    raise InvalidEvent(f"non-finite value {fv!r}", field=f"x[{k!r}]")
+                if k in self._pos:
+                    v[self._pos[k]] = fv
+                elif grow:
+                    v[len(self.names) + new.index(k)] = fv
+            return v, (new if grow else [])
+        arr = np.asarray(x)
+        if arr.ndim != 1:
+            raise InvalidEvent(f"expected a dict or a 1-d array, got shape {arr.shape}", field="x")
+        if arr.dtype.kind not in "fiub":
+            raise InvalidEvent(f"expected numbers, got dtype {arr.dtype}", field="x")
+        arr = arr.astype(np.float64)
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise InvalidEvent(f"non-finite value {arr[j]!r}", field=f"x[{j}]")
+        d = len(self.names)
+        if d and len(arr) != d:
+            raise InvalidEvent(f"expected {d} features, got {len(arr)}", field="x")
+        new = [f"x{j}" for j in range(d, len(arr))] if grow else []
+        if not grow and not d:
+            return np.zeros(0), []
+        return arr, new
+
+    def add(self, new) -> None:
+        for k in new:
+            self._pos[k] = len(self.names)
+            self.names.append(k)
+
+
+def check_target(y, field: str = "y") -> float:
+    """A finite float target, or :class:`InvalidEvent`."""
+    if isinstance(y, (bool, np.bool_)):
+        return float(y)
+    if not isinstance(y, numbers.Real):
+        raise InvalidEvent(f"expected a number, got {type(y).__name__}", field=field)
+    v = float(y)
+    if not math.isfinite(v):
+        raise InvalidEvent(f"non-finite value {v!r}", field=field)
+    return v
+
+
+def check_matrix(X, y=None, n_features: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validate a block: 2-d finite float64 ``X`` (C order) and matching finite ``y``."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise InvalidEvent(f"expected a 2-d array, got shape {X.shape}", field="X")
+    if X.dtype.kind not in "fiub":
+        raise InvalidEvent(f"expected numbers, got dtype {X.dtype}", field="X")
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if n_features is not None and n_features and X.shape[1] != n_features:
+        raise InvalidEvent(f"expected {n_features} features, got {X.shape[1]}", field="X")
+    fin = np.isfinite(X)
+    if not fin.all():
+        i, j = map(int, np.argwhere(~fin)[0])
+        raise InvalidEvent(f"non-finite value {X[i, j]!r}", field=f"X[{i}, {j}]", offset=i)
+    if y is not None:
+        y = np.asarray(y)
+        if y.shape != (X.shape[0],):
+            raise InvalidEvent(f"expected shape ({X.shape[0]},), got {y.shape}", field="y")
+        if y.dtype.kind not in "fiub":
+            raise InvalidEvent(f"expected numbers, got dtype {y.dtype}", field="y")
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        fy = np.isfinite(y)
+        if not fy.all():
+            i = int(np.flatnonzero(~fy)[0])
+            raise InvalidEvent(f"non-finite value {y[i]!r}", field=f"y[{i}]", offset=i)
+    return X, y

@@ -1,0 +1,364 @@
+"""Numba kernels for the CSV source (private; arrays and scalars in, arrays out).
+
+``tokenize`` finds row and field spans in a byte buffer (RFC 4180 quoting, ``\\n``, ``\\r\\n``
+and bare ``\\r`` line ends, blank lines skipped). ``parse_columns`` converts fields of the
+requested columns to ``float64`` with the exact Clinger fast path; fields it cannot convert
+exactly are flagged for a Python ``float()`` fallback, so every value equals ``float(text)``
+bit for bit.
+
+Field flags: ``0`` = the span ``[start, end)`` is the field's text; ``1`` = the span is the raw
+quoted text (escaped ``""`` quotes or text after the closing quote) and must be unquoted in
+Python. A row with ``nfields == -1`` ended inside an unterminated quoted field.
+
+Parse status: ``0`` = parsed exactly, ``1`` = needs the Python fallback, ``2`` = empty field,
+``3`` = row has the wrong number of fields (not parsed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from onlinekit._numba import njit
+
+__all__ = ["tokenize", "parse_columns", "parse_float"]
+
+_LF = 10
+_CR = 13
+_QUOTE = 34
+
+#: 10**k for k = 0..22: every one is exactly representable as a float64.
+POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)
+_MAX_EXACT = 2**53
+
+
+@njit
+def tokenize(buf, delim, final, line0):
+    """Split ``buf`` (uint8) into rows and fields.
+
+    Parameters
+    ----------
+    buf : uint8 array
+    delim : int
+        Delimiter byte.
+    final : bool
+        True when ``buf`` ends the file: the last row need not end with a newline.
+    line0 : int
+        1-based physical line number of the first byte of ``buf``.
+
+    Returns
+    -------
+    (n_rows, n_fields, consumed, next_line, field_start, field_end, field_flag,
+     row_first_field, row_nfields, row_line)
+        ``consumed`` bytes form complete rows; the rest must be carried into the next call.
+    """
+    n = buf.size
+    # upper bounds (every field ends at a delimiter or line end): no growing in the loop
+    cap_r = 1
+    cap_f = 1
+    for p in range(n):
+        b = buf[p]
+        if b == _LF or b == _CR:
+            cap_r += 1
+        elif b == delim:
+            cap_f += 1
+    cap_f += cap_r
+    fs = np.empty(cap_f, dtype=np.int64)
+    fe = np.empty(cap_f, dtype=np.int64)
+    ff = np.empty(cap_f, dtype=np.uint8)
+    rfs = np.empty(cap_r, dtype=np.int64)
+    rnf = np.empty(cap_r, dtype=np.int64)
+    rline = np.empty(cap_r, dtype=np.int64)
+    i = 0
+    nf = 0
+    nr = 0
+    line = line0
+    consumed = 0
+    consumed_line = line0
+    while i < n:
+        c = buf[i]
+        # blank lines
+        if c == _LF:
+            i += 1
+            line += 1
+            consumed = i
+            consumed_line = line
+            continue
+        if c == _CR:
+            if i + 1 < n:
+                i += 2 if buf[i + 1] == _LF else 1
+            elif final:
+                i += 1
+            else:
+                break
+            line += 1
+            consumed = i
+            consumed_line = line
+            continue
+        row_line = line
+        row_f0 = nf
+        incomplete = False
+        unterminated = False
+        while True:
+            if i < n and buf[i] == _QUOTE:
+                j = i + 1
+                flag = 0
+                closed = False
+                while j < n:
+                    b = buf[j]
+                    if b == _QUOTE:
+                        if j + 1 < n:
+                            if buf[j + 1] == _QUOTE:
+                                flag = 1
+                                j += 2
+                                continue
+                            closed = True
+                            break
+                        if final:
+                            closed = True
+                            break
+                        incomplete = True
+                        break
+                    if b == _LF:
+                        line += 1
+                    elif b == _CR and (j + 1 >= n or buf[j + 1] != _LF):
+                        line += 1
+                    j += 1
+                if incomplete:
+                    break
+                if not closed:
+                    if not final:
+                        incomplete = True
+                        break
+                    # unterminated quoted field at end of file
+                    fs[nf] = i
+                    fe[nf] = n
+                    ff[nf] = 1
+                    nf += 1
+                    unterminated = True
+                    i = n
+                    break
+                content_end = j
+                k = j + 1
+                while k < n:
+                    b = buf[k]
+                    if b == delim or b == _LF or b == _CR:
+                        break
+                    k += 1
+                if k > j + 1:
+                    flag = 1
+                if flag == 1:
+                    fs[nf] = i
+                    fe[nf] = k
+                else:
+                    fs[nf] = i + 1
+                    fe[nf] = content_end
+                ff[nf] = flag
+                nf += 1
+                j = k
+            else:
+                j = i
+                while j < n:
+                    b = buf[j]
+                    if b == delim or b == _LF or b == _CR:
+                        break
+                    j += 1
+                fs[nf] = i
+                fe[nf] = j
+                ff[nf] = 0
+                nf += 1
+            # j is at the field's end
+            if j >= n:
+                if final:
+                    i = n
+                    break
+                incomplete = True
+                break
+            b = buf[j]
+            if b == delim:
+                i = j + 1
+                continue
+            if b == _LF:
+                i = j + 1
+                line += 1
+                break
+            # CR
+            if j + 1 < n:
+                i = j + 2 if buf[j + 1] == _LF else j + 1
+                line += 1
+                break
+            if final:
+                i = j + 1
+                line += 1
+                break
+            incomplete = True
+            break
+        if incomplete:
+            nf = row_f0
+            line = consumed_line
+            break
+        rfs[nr] = row_f0
+        rnf[nr] = -1 if unterminated else nf - row_f0
+        rline[nr] = row_line
+        nr += 1
+        consumed = i
+        consumed_line = line
+    return nr, nf, consumed, consumed_line, fs, fe, ff, rfs, rnf, rline
+
+
+@njit
+def _parse_float_careful(buf, s, e):
+    """Like :func:`parse_float` but skips leading zeros before counting digits (rare path)."""
+    i = s
+    neg = False
+    c = buf[i]
+    if c == 45:
+        neg = True
+        i += 1
+    elif c == 43:
+        i += 1
+    m = 0
+    nd = 0
+    seen = 0
+    frac = 0
+    in_frac = False
+    while i < e:
+        b = buf[i]
+        if b == 46 and not in_frac:
+            in_frac = True
+            i += 1
+            continue
+        d = np.int64(b) - 48
+        if d < 0 or d > 9:
+            break
+        if m != 0 or d != 0:
+            if nd >= 18:
+                return 0.0, 1
+            m = m * 10 + d
+            nd += 1
+        seen += 1
+        if in_frac:
+            frac += 1
+        i += 1
+    return _finish(buf, i, e, neg, m, seen, frac)
+
+
+@njit(inline="always")
+def _finish(buf, i, e, neg, m, seen, frac):
+    if seen == 0:
+        return 0.0, 1
+    ex = 0
+    if i < e and (buf[i] == 101 or buf[i] == 69):  # 'e' / 'E'
+        i += 1
+        eneg = False
+        if i < e and (buf[i] == 45 or buf[i] == 43):
+            eneg = buf[i] == 45
+            i += 1
+        ed = 0
+        while i < e:
+            d = np.int64(buf[i]) - 48
+            if d < 0 or d > 9:
+                break
+            if ex < 100000:
+                ex = ex * 10 + d
+            ed += 1
+            i += 1
+        if ed == 0:
+            return 0.0, 1
+        if eneg:
+            ex = -ex
+    if i != e:
+        return 0.0, 1
+    if m == 0:
+        return (-0.0 if neg else 0.0), 0
+    if m > _MAX_EXACT:
+        return 0.0, 1
+    e10 = ex - frac
+    if e10 < -22 or e10 > 22:
+        return 0.0, 1
+    v = np.float64(m)
+    if e10 >= 0:
+        v = v * POW10[e10]
+    else:
+        v = v / POW10[-e10]
+    return (-v if neg else v), 0
+
+
+@njit(inline="always")
+def parse_float(buf, s, e):
+    """Exact decimal-to-float64 for ``buf[s:e]``; returns ``(value, status)``.
+
+    Status ``0``: exact (Clinger fast path: integer mantissa <= 2**53 and decimal exponent in
+    [-22, 22], so one correctly rounded multiply or divide by an exact power of ten);
+    ``1``: anything else (long mantissa, large exponent, nan/inf, spaces, non-ASCII, not a
+    number) -- the caller uses Python's ``float()``; ``2``: empty.
+    """
+    if s >= e:
+        return 0.0, 2
+    i = s
+    neg = False
+    c = buf[i]
+    if c == 45:  # '-'
+        neg = True
+        i += 1
+    elif c == 43:  # '+'
+        i += 1
+    m = 0
+    seen = 0
+    frac = 0
+    while i < e:
+        d = np.int64(buf[i]) - 48
+        if d < 0 or d > 9:
+            break
+        m = m * 10 + d
+        i += 1
+    seen = i
+    if i < e and buf[i] == 46:  # '.'
+        i += 1
+        f0 = i
+        while i < e:
+            d = np.int64(buf[i]) - 48
+            if d < 0 or d > 9:
+                break
+            m = m * 10 + d
+            i += 1
+        frac = i - f0
+        seen = seen - s + frac
+        if c == 45 or c == 43:
+            seen -= 1
+    else:
+        seen = seen - s
+        if c == 45 or c == 43:
+            seen -= 1
+    if seen > 18:  # may overflow: count significant digits only
+        return _parse_float_careful(buf, s, e)
+    return _finish(buf, i, e, neg, m, seen, frac)
+
+
+@njit
+def parse_columns(buf, fs, fe, ff, rfs, rnf, r0, r1, ncols, cols):
+    """Parse fields ``cols`` (column indices) of rows ``r0:r1`` as float64.
+
+    Returns ``(values, status)``, both shaped ``(len(cols), r1 - r0)``.
+    """
+    k = cols.size
+    nrow = r1 - r0
+    out = np.empty((k, nrow), dtype=np.float64)
+    st = np.zeros((k, nrow), dtype=np.uint8)
+    for r in range(nrow):
+        row = r0 + r
+        if rnf[row] != ncols:
+            for c in range(k):
+                out[c, r] = np.nan
+                st[c, r] = 3
+            continue
+        base = rfs[row]
+        for c in range(k):
+            f = base + cols[c]
+            if ff[f] != 0:
+                out[c, r] = np.nan
+                st[c, r] = 1
+                continue
+            v, s = parse_float(buf, fs[f], fe[f])
+            out[c, r] = v
+            st[c, r] = s
+    return out, st
