@@ -374,28 +374,30 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
     raise TypeError(f"cannot serialise {type(obj).__name__} at {path}")
 
 
-def _decode(obj: Any, arrays: Any) -> Any:
+def _decode(obj: Any, arrays: Any, allowed: tuple[str, ...] = ("onlinekit",)) -> Any:
     if isinstance(obj, list):
-        return [_decode(x, arrays) for x in obj]
+        return [_decode(x, arrays, allowed) for x in obj]
     if isinstance(obj, dict):
         if "__array__" in obj:
             return np.array(arrays[obj["__array__"]])
         if "__float__" in obj:
             return float(obj["__float__"])
         if "__tuple__" in obj:
-            return tuple(_decode(x, arrays) for x in obj["__tuple__"])
+            return tuple(_decode(x, arrays, allowed) for x in obj["__tuple__"])
         if "__dict__" in obj:
-            return {k: _decode(v, arrays) for k, v in obj["__dict__"].items()}
+            return {k: _decode(v, arrays, allowed) for k, v in obj["__dict__"].items()}
         if "__learner__" in obj:
-            return _make_learner(obj["__learner__"], _decode(obj["params"], arrays))
-        return {k: _decode(v, arrays) for k, v in obj.items()}
+            return _make_learner(obj["__learner__"], _decode(obj["params"], arrays, allowed), allowed)
+        return {k: _decode(v, arrays, allowed) for k, v in obj.items()}
     return obj
 
 
-def _make_learner(qualified: str, params: dict[str, Any]) -> Learner:
+def _make_learner(qualified: str, params: dict[str, Any], allowed: tuple[str, ...]) -> Learner:
     module, _, name = qualified.partition(":")
-    if not (module == "onlinekit" or module.startswith("onlinekit.")):
-        raise ValueError(f"refusing to load learner class {qualified!r} from outside onlinekit")
+    if not any(module == p or module.startswith(p + ".") for p in allowed):
+        raise ValueError(
+            f"refusing to load learner class {qualified!r} from outside {', '.join(allowed)}"
+        )
     cls = importlib.import_module(module)
     for part in name.split("."):
         cls = getattr(cls, part)
@@ -422,16 +424,22 @@ def state_to_bytes(learner: Learner, extra: dict[str, Any] | None = None) -> byt
     return buf.getvalue()
 
 
-def state_from_bytes(data: bytes) -> tuple[Learner, dict[str, Any]]:
-    """Inverse of :func:`state_to_bytes`: returns ``(learner, extra)``."""
+def state_from_bytes(
+    data: bytes, allowed_modules: tuple[str, ...] = ("onlinekit",)
+) -> tuple[Learner, dict[str, Any]]:
+    """Inverse of :func:`state_to_bytes`: returns ``(learner, extra)``.
+
+    Only learner classes from modules under ``allowed_modules`` are instantiated (default:
+    onlinekit's own), so an archive cannot make the loader import arbitrary code.
+    """
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         doc = json.loads(bytes(z["__meta__"]).decode("utf-8"))
         if doc.get("format") != _FORMAT:
             raise ValueError(f"not an onlinekit state archive (format {doc.get('format')!r})")
         arrays = {k: z[k] for k in z.files}
-        learner = _decode(doc["learner"], arrays)
-        learner.load_state_dict(_decode(doc["state"], arrays))
-        extra = _decode(doc["extra"], arrays)
+        learner = _decode(doc["learner"], arrays, tuple(allowed_modules))
+        learner.load_state_dict(_decode(doc["state"], arrays, tuple(allowed_modules)))
+        extra = _decode(doc["extra"], arrays, tuple(allowed_modules))
     return learner, extra
 
 

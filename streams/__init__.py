@@ -4,6 +4,7 @@ This package never imports the learner families or the engine.
 """
 
 from onlinekit.streams.block import ROLES, Block, Chunk
+from onlinekit.streams.env import Environment, Step
 from onlinekit.streams.errors import MissingDataError, StreamError
 from onlinekit.streams.expr import ColumnExpr, ExprError
 from onlinekit.streams.open import SOURCE_KINDS, open_source
@@ -18,12 +19,14 @@ __all__ = [
     "Block",
     "Chunk",
     "ColumnExpr",
+    "Environment",
     "ExprError",
     "GroupDef",
     "MissingDataError",
     "SOURCE_KINDS",
     "Schema",
     "Source",
+    "Step",
     "Stream",
     "StreamError",
     "StreamPosition",

@@ -1,0 +1,353 @@
+"""The replay and simulate loops.
+
+:func:`replay` feeds a logged stream through a supervised learner in exact event order --
+predict, then learn, event by event -- using the learner's ``predict_learn_many`` block fast
+path when it has one. It records metrics at record points, checkpoints atomically every N
+events, and resumes from a checkpoint with results identical to an uninterrupted run.
+
+:func:`simulate` runs a decision-maker against an interactive environment.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from onlinekit.base import InvalidEvent, Learner, spawn_seeds, state_from_bytes, state_to_bytes
+from onlinekit.metrics import Metric, default_metrics
+from onlinekit.report import Report
+
+__all__ = ["replay", "simulate", "task_of", "as_stream"]
+
+
+def task_of(learner: Any) -> str:
+    """``"classification"`` for binary classifiers (River classifiers or a logistic loss)."""
+    try:
+        from river import base
+
+        if isinstance(learner, base.Classifier):
+            return "classification"
+    except ImportError:  # pragma: no cover
+        pass
+    if getattr(learner, "loss", None) == "logistic":
+        return "classification"
+    return "regression"
+
+
+def as_stream(data: Any, block_size: int = 8192):
+    """Accept a :class:`~onlinekit.streams.Stream`, a source, or an ``(X, y)`` pair."""
+    from onlinekit.streams import ArraySource, Schema, Source, Stream
+
+    if isinstance(data, Stream):
+        return data
+    if isinstance(data, Source):
+        return Stream(data, Schema(target="y" if "y" in data.column_names() else None), block_size=block_size)
+    if isinstance(data, tuple) and len(data) == 2:
+        X, y = data
+        X = np.asarray(X, dtype=np.float64)
+        return Stream(ArraySource(X=X, y=y), Schema(target="y"), block_size=block_size)
+    raise TypeError(f"cannot replay a {type(data).__name__}; give a Stream, a Source or (X, y)")
+
+
+# --------------------------------------------------------------------------------------------
+# replay
+# --------------------------------------------------------------------------------------------
+
+
+def _predict_learn(learner: Any, block, task: str) -> np.ndarray:
+    """Predictions made before learning each event of ``block`` (then learned)."""
+    kw = block.learn_kwargs()
+    if hasattr(learner, "predict_learn_many"):
+        try:
+            return np.asarray(learner.predict_learn_many(block.X, block.y, **kw), dtype=np.float64)
+        except InvalidEvent as exc:
+            raise exc.at(block.offset + (exc.offset or 0)) from None
+    n = len(block)
+    out = np.empty(n)
+    as_dict = not isinstance(learner, Learner)
+    names = block.feature_names
+    classify = task == "classification"
+    for i in range(n):
+        row = block.X[i]
+        x = dict(zip(names, row.tolist(), strict=True)) if as_dict else row
+        if classify and hasattr(learner, "predict_proba_one"):
+            proba = learner.predict_proba_one(x)
+            out[i] = float(proba.get(True, proba.get(1, proba.get(1.0, 0.0))))
+        else:
+            out[i] = float(learner.predict_one(x))
+        yi = bool(block.y[i]) if classify else float(block.y[i])
+        try:
+            learner.learn_one(x, yi, **{k: v[i] for k, v in kw.items()})
+        except InvalidEvent as exc:
+            raise exc.at(block.offset + i) from None
+    return out
+
+
+def _record(series: dict[str, list], metrics: Sequence[Metric], n: int) -> None:
+    series.setdefault("events", []).append(float(n))
+    for m in metrics:
+        for k, v in m.get().items():
+            series.setdefault(k, []).append(float(v))
+
+
+def _save_checkpoint(path: Path, learner, position, metrics, series, n, skipped, bad_rows, source) -> None:
+    from onlinekit._io import atomic_write_bytes
+
+    extra = {
+        "position": {"rows": position.rows, "events": position.events},
+        "metrics": [m.state_dict() for m in metrics],
+        "series": {k: np.asarray(v, dtype=np.float64) for k, v in series.items()},
+        "n_events": n,
+        "skipped": skipped,
+        "bad_rows": list(bad_rows),
+        "source": source,
+    }
+    atomic_write_bytes(path, state_to_bytes(learner, extra))
+
+
+def replay(
+    learner: Any,
+    stream: Any,
+    *,
+    metrics: Sequence[Metric] | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    record_every: int | None = None,
+    max_events: int | None = None,
+) -> Report:
+    """Progressive validation: for each event in order, predict, then learn.
+
+    Parameters
+    ----------
+    learner
+        A supervised learner (onlinekit or River). Its ``predict_learn_many`` is used when
+        present; otherwise the per-event ``predict_one`` / ``learn_one`` loop.
+    stream
+        A :class:`~onlinekit.streams.Stream`, a source, or ``(X, y)`` arrays.
+    metrics
+        Metric objects (default: loss, plus accuracy for classifiers, plus per-group versions
+        when the stream defines groups).
+    checkpoint, checkpoint_every
+        Write the learner, metrics and stream position to ``checkpoint`` (atomically) after the
+        first block that ends at or past every ``checkpoint_every`` events, and at the end.
+    resume
+        If ``checkpoint`` exists, continue from it; the final report equals that of an
+        uninterrupted run.
+    progress
+        Show a progress bar (events/s) on stderr.
+    record_every
+        Record metric values every this many events (default: every 1,000). The last event
+        is always recorded.
+    max_events
+        Stop after this many events (in total, counting those before a resume).
+
+    Returns
+    -------
+    Report
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from onlinekit.engine import replay
+    >>> from onlinekit.oco import OGD
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(5000, 3)); y = X @ np.array([1.0, -1.0, 2.0])
+    >>> rep = replay(OGD(lr=0.05), (X, y), record_every=1000)
+    >>> rep.n_events, rep.series["events"]
+    (5000, [1000.0, 2000.0, 3000.0, 4000.0, 5000.0])
+    >>> rep.summary["mean_squared_loss"] < 0.01
+    True
+    """
+    from onlinekit.streams import StreamPosition
+
+    stream = as_stream(stream)
+    task = task_of(learner)
+    group_names = tuple(g.name for g in stream.schema.groups)
+    metrics = list(metrics) if metrics is not None else default_metrics(task, group_names)
+    record_every = int(record_every or 1000)
+    if record_every < 1:
+        raise ValueError(f"record_every must be >= 1, got {record_every}")
+    if checkpoint_every is not None and checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    series: dict[str, list] = {}
+    start = StreamPosition()
+    n = 0
+    prior_skipped = 0
+    prior_bad: list[str] = []
+    if resume and ckpt is not None and ckpt.exists():
+        saved, extra = state_from_bytes(ckpt.read_bytes())
+        if type(saved) is not type(learner) or repr(saved.get_params()) != repr(learner.get_params()):
+            raise ValueError(f"checkpoint {ckpt} holds {saved!r}, not {learner!r}")
+        learner.load_state_dict(saved.state_dict())
+        for m, s in zip(metrics, extra["metrics"], strict=True):
+            m.load_state_dict(s)
+        series = {k: [float(x) for x in v] for k, v in extra["series"].items()}
+        start = StreamPosition(**extra["position"])
+        n = int(extra["n_events"])
+        prior_skipped = int(extra["skipped"])
+        prior_bad = list(extra["bad_rows"])
+    resumed_from = n
+    next_record = (n // record_every + 1) * record_every
+    next_ckpt = (n // checkpoint_every + 1) * checkpoint_every if checkpoint_every else None
+    last_recorded = series["events"][-1] if series.get("events") else 0.0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        total = len(stream.source) if hasattr(stream.source, "__len__") else None
+        bar = tqdm(total=total, initial=n, unit="ev", unit_scale=True, desc="replay", mininterval=0.5)
+    t0 = time.perf_counter()
+    before = start
+    consistent = True  # is (stream position) the position just after event n?
+    try:
+        for block in stream.blocks(start=start):
+            i = 0
+            while i < len(block):
+                stop_at = min(next_record, max_events) if max_events else next_record
+                j = min(len(block), i + (stop_at - n))
+                sub = block.slice(i, j) if (i, j) != (0, len(block)) else block
+                preds = _predict_learn(learner, sub, task)
+                for m in metrics:
+                    m.update(sub.y, preds, sub.X, sub.groups)
+                n += j - i
+                i = j
+                if n >= next_record:
+                    _record(series, metrics, n)
+                    last_recorded = n
+                    next_record += record_every
+                if max_events and n >= max_events:
+                    break
+            if bar:
+                bar.update(len(block))
+            after = stream.position
+            if n == after.events:
+                consistent, before = True, after
+            elif after.rows - before.rows == after.events - before.events:
+                # stopped inside a block without dropped rows: rows and events advance together
+                k = n - before.events
+                before = StreamPosition(rows=before.rows + k, events=n)
+                consistent = True
+            else:
+                consistent = False
+            if consistent and next_ckpt and ckpt is not None and n >= next_ckpt:
+                _save_checkpoint(ckpt, learner, before, metrics, series, n,
+                                 prior_skipped + stream.skipped, prior_bad + [str(r) for r in stream.bad_rows],
+                                 stream.source.name)
+                next_ckpt = (n // checkpoint_every + 1) * checkpoint_every
+            if max_events and n >= max_events:
+                break
+    finally:
+        if bar:
+            bar.close()
+    elapsed = time.perf_counter() - t0
+    if ckpt is not None and consistent:
+        _save_checkpoint(ckpt, learner, before, metrics, series, n,
+                         prior_skipped + stream.skipped, prior_bad + [str(r) for r in stream.bad_rows],
+                         stream.source.name)
+    if n and last_recorded != n:  # after the checkpoint: a resumed run records its own end
+        _record(series, metrics, n)
+    summary: dict[str, float] = {}
+    for m in metrics:
+        summary.update(m.get())
+    done = n - resumed_from
+    summary["events_per_s"] = done / elapsed if elapsed > 0 else float("nan")
+    return Report(
+        learner=repr(learner),
+        source=stream.source.name,
+        n_events=n,
+        summary=summary,
+        series=series,
+        skipped=prior_skipped + stream.skipped,
+        bad_rows=prior_bad + [str(r) for r in stream.bad_rows],
+        elapsed_s=elapsed,
+        resumed_from=resumed_from,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# simulate
+# --------------------------------------------------------------------------------------------
+
+
+def simulate(
+    policy: Any,
+    env: Any,
+    horizon: int,
+    seed: int | None = None,
+    *,
+    record_every: int | None = None,
+    progress: bool = False,
+) -> Report:
+    """Run ``policy`` against ``env`` for ``horizon`` rounds.
+
+    The environment and the policy get seeds spawned from one
+    :class:`numpy.random.SeedSequence` of ``seed`` (never equal streams): the environment is
+    reset with the first child, and a policy with a ``seed`` parameter is replaced by
+    ``policy.clone(seed=second child)`` (the report's ``learner`` names it). Each round:
+    ``a = policy.act(obs)``; ``step = env.step(a)``; ``policy.update(obs, a, step.feedback)``.
+
+    The series hold the cumulative reward and, when the environment's ``info`` has
+    ``optimal_reward`` and ``expected_reward``, the cumulative pseudo-regret.
+
+    Returns
+    -------
+    Report
+        ``summary`` has ``reward``, ``mean_reward`` and (when available) ``regret``; the
+        policy actually used is returned as ``report.policy``.
+    """
+    if horizon < 0:
+        raise ValueError(f"horizon must be >= 0, got {horizon}")
+    env_seed, pol_seed = spawn_seeds(seed, 2) if seed is not None else (None, None)
+    if seed is not None and isinstance(policy, Learner) and "seed" in policy.get_params():
+        policy = policy.clone(seed=pol_seed)
+    record_every = int(record_every or max(1, horizon // 200))
+    obs = env.reset(env_seed)
+    total = 0.0
+    regret = 0.0
+    has_regret = True
+    series: dict[str, list] = {"events": [], "reward": []}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=horizon, unit="round", desc="simulate", mininterval=0.5)
+    t0 = time.perf_counter()
+    for t in range(1, horizon + 1):
+        action = policy.act(obs)
+        step = env.step(action)
+        policy.update(obs, action, step.feedback)
+        total += float(step.reward)
+        info = step.info or {}
+        if has_regret and "optimal_reward" in info and "expected_reward" in info:
+            regret += float(info["optimal_reward"]) - float(info["expected_reward"])
+        else:
+            has_regret = False
+        obs = step.obs
+        if t % record_every == 0 or t == horizon:
+            series["events"].append(float(t))
+            series["reward"].append(total)
+            if has_regret:
+                series.setdefault("regret", []).append(regret)
+        if bar:
+            bar.update(1)
+    if bar:
+        bar.close()
+    elapsed = time.perf_counter() - t0
+    if not has_regret:
+        series.pop("regret", None)
+    summary = {"reward": total, "mean_reward": total / horizon if horizon else math.nan}
+    if has_regret and horizon:
+        summary["regret"] = regret
+    summary["rounds_per_s"] = horizon / elapsed if elapsed > 0 else math.nan
+    rep = Report(learner=repr(policy), source=type(env).__name__, n_events=horizon, summary=summary,
+                 series=series, elapsed_s=elapsed)
+    rep.policy = policy
+    return rep

@@ -1,0 +1,25 @@
+"""Shared test fixtures. Real data is read from ../shared/data (never copied into the repo)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("ONLINEKIT_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """``../shared/data``; tests that need a file skip when it is absent."""
+    return DATA_DIR
+
+
+def require_file(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"data file {path} not present")
+    return path
