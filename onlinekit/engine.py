@@ -162,8 +162,8 @@ def replay(
     >>> rep = replay(OGD(lr=0.05), (X, y), record_every=1000)
     >>> rep.n_events, rep.series["events"]
     (5000, [1000.0, 2000.0, 3000.0, 4000.0, 5000.0])
-    >>> rep.summary["mean_squared_loss"] < 0.01
-    True
+    >>> [round(v, 2) for v in rep.series["squared_loss"]]   # all loss is paid early on
+    [70.33, 70.33, 70.33, 70.33, 70.33]
     """
     from onlinekit.streams import StreamPosition
 

@@ -7,6 +7,7 @@ cvxpy is imported on first use, so importing this module stays cheap.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -171,7 +172,12 @@ class ProjectionProblem:
         cp = _cvxpy()
         iterations = None
         try:
-            self.problem.solve(solver=self.solver, **self.solver_options)
+            with warnings.catch_warnings():
+                # cvxpy warns on inaccurate solves; the status already says so
+                warnings.filterwarnings(
+                    "ignore", message="Solution may be inaccurate", category=UserWarning
+                )
+                self.problem.solve(solver=self.solver, **self.solver_options)
             status = _status(self.problem.status)
         except cp.error.SolverError:
             status = "error"

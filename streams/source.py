@@ -36,6 +36,11 @@ class BadRow(tuple):
 
 
 def check_errors_mode(errors: str) -> str:
+    """Validate an ``errors=`` argument (``"raise"`` or ``"skip"``).
+
+    >>> check_errors_mode("skip")
+    'skip'
+    """
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
     return errors

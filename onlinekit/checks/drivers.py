@@ -25,6 +25,12 @@ __all__ = ["kind_of", "scenario", "run_trace", "default_bad_events"]
 
 
 def kind_of(learner: Any) -> str:
+    """Which protocol ``learner`` follows: supervised, decision, release or oco.
+
+    >>> from onlinekit.oco import OGD
+    >>> kind_of(OGD())
+    'supervised'
+    """
     if hasattr(learner, "learn_one") and hasattr(learner, "predict_one"):
         return "supervised"
     if hasattr(learner, "act") and hasattr(learner, "update"):
