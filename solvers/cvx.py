@@ -171,16 +171,17 @@ class ProjectionProblem:
         self.n_solves += 1
         cp = _cvxpy()
         iterations = None
-        try:
-            with warnings.catch_warnings():
-                # cvxpy warns on inaccurate solves; the status already says so
-                warnings.filterwarnings(
-                    "ignore", message="Solution may be inaccurate", category=UserWarning
-                )
-                self.problem.solve(solver=self.solver, **self.solver_options)
-            status = _status(self.problem.status)
-        except cp.error.SolverError:
-            status = "error"
+        used = self.solver
+        status = self._solve_with(cp, self.solver, self.solver_options)
+        if status == "error":
+            # a numerical failure of one interior-point solver (seen on degenerate boxes):
+            # retry with the other installed conic solvers before giving up
+            for alt in ("CLARABEL", "SCS"):
+                if alt != self.solver and alt in cp.installed_solvers():
+                    status = self._solve_with(cp, alt, {})
+                    if status != "error":
+                        used = alt
+                        break
         prog = getattr(getattr(self.problem, "_cache", None), "param_prog", None)
         if prog is not None and prog is not self._param_prog:
             self.n_compiles += 1
@@ -196,7 +197,19 @@ class ProjectionProblem:
             primal = np.full(self.n, np.nan)
             duals = {}
             value = {"infeasible": np.inf, "unbounded": -np.inf}.get(status, np.nan)
-        return Solution(value, primal, duals, status, f"cvxpy:{self.solver}", iterations)
+        return Solution(value, primal, duals, status, f"cvxpy:{used}", iterations)
+
+    def _solve_with(self, cp, solver: str, options: dict) -> str:
+        try:
+            with warnings.catch_warnings():
+                # cvxpy warns on inaccurate solves; the status already says so
+                warnings.filterwarnings(
+                    "ignore", message="Solution may be inaccurate", category=UserWarning
+                )
+                self.problem.solve(solver=solver, **options)
+            return _status(self.problem.status)
+        except cp.error.SolverError:
+            return "error"
 
 
 def simplex(z=1.0):

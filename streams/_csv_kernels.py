@@ -31,8 +31,141 @@ POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)
 _MAX_EXACT = 2**53
 
 
+@njit(inline="always")
+def parse_float(buf, s, e):
+    """Exact decimal-to-float64 for ``buf[s:e]``; returns ``(value, status)``.
+
+    Status ``0``: exact (Clinger fast path: integer mantissa <= 2**53 and decimal exponent in
+    [-22, 22], so one correctly rounded multiply or divide by an exact power of ten);
+    ``1``: anything else (long mantissa, large exponent, nan/inf, spaces, non-ASCII, not a
+    number) -- the caller uses Python's ``float()``; ``2``: empty.
+    """
+    if s >= e:
+        return 0.0, 2
+    i = s
+    neg = False
+    c = buf[i]
+    if c == 45:  # '-'
+        neg = True
+        i += 1
+    elif c == 43:  # '+'
+        i += 1
+    m = 0
+    seen = 0
+    frac = 0
+    while i < e:
+        d = np.int64(buf[i]) - 48
+        if d < 0 or d > 9:
+            break
+        m = m * 10 + d
+        i += 1
+    seen = i
+    if i < e and buf[i] == 46:  # '.'
+        i += 1
+        f0 = i
+        while i < e:
+            d = np.int64(buf[i]) - 48
+            if d < 0 or d > 9:
+                break
+            m = m * 10 + d
+            i += 1
+        frac = i - f0
+        seen = seen - s + frac
+        if c == 45 or c == 43:
+            seen -= 1
+    else:
+        seen = seen - s
+        if c == 45 or c == 43:
+            seen -= 1
+    if seen > 18:  # may overflow: count significant digits only
+        return _parse_float_careful(buf, s, e)
+    return _finish(buf, i, e, neg, m, seen, frac)
+
+
+@njit(inline="always")
+def _parse_scan(buf, s, n, delim):
+    """Parse an unquoted field starting at ``s`` while finding its end.
+
+    Digits are read once: the field ends at the first delimiter or line end. Returns
+    ``(value, status, end)`` with the status codes of :func:`parse_float`.
+    """
+    i = s
+    neg = False
+    c = buf[i] if i < n else delim
+    if c == 45:
+        neg = True
+        i += 1
+    elif c == 43:
+        i += 1
+    m = 0
+    while i < n:
+        d = np.int64(buf[i]) - 48
+        if d < 0 or d > 9:
+            break
+        m = m * 10 + d
+        i += 1
+    seen = i - s
+    if neg or c == 43:
+        seen -= 1
+    frac = 0
+    if i < n and buf[i] == 46:
+        i += 1
+        f0 = i
+        while i < n:
+            d = np.int64(buf[i]) - 48
+            if d < 0 or d > 9:
+                break
+            m = m * 10 + d
+            i += 1
+        frac = i - f0
+        seen += frac
+    j = i
+    while j < n:
+        b = buf[j]
+        if b == delim or b == _LF or b == _CR:
+            break
+        j += 1
+    if j == s:
+        return 0.0, 2, j
+    if seen > 18:
+        v, st = _parse_float_careful(buf, s, j)
+        return v, st, j
+    v, st = _finish(buf, i, j, neg, m, seen, frac)
+    return v, st, j
+
+
 @njit
-def tokenize(buf, delim, final, line0):
+def parse_columns(buf, fs, fe, ff, rfs, rnf, r0, r1, ncols, cols):
+    """Parse fields ``cols`` (column indices) of rows ``r0:r1`` as float64.
+
+    Returns ``(values, status)``, both shaped ``(len(cols), r1 - r0)``.
+    """
+    k = cols.size
+    nrow = r1 - r0
+    out = np.empty((k, nrow), dtype=np.float64)
+    st = np.zeros((k, nrow), dtype=np.uint8)
+    for r in range(nrow):
+        row = r0 + r
+        if rnf[row] != ncols:
+            for c in range(k):
+                out[c, r] = np.nan
+                st[c, r] = 3
+            continue
+        base = rfs[row]
+        for c in range(k):
+            f = base + cols[c]
+            if ff[f] != 0:
+                out[c, r] = np.nan
+                st[c, r] = 1
+                continue
+            v, s = parse_float(buf, fs[f], fe[f])
+            out[c, r] = v
+            st[c, r] = s
+    return out, st
+
+
+@njit
+def tokenize(buf, delim, final, line0, colslot, parse_from):
     """Split ``buf`` (uint8) into rows and fields.
 
     Parameters
@@ -44,11 +177,17 @@ def tokenize(buf, delim, final, line0):
         True when ``buf`` ends the file: the last row need not end with a newline.
     line0 : int
         1-based physical line number of the first byte of ``buf``.
+    colslot : int64 array
+        For each column index, the output slot its values are parsed into, or -1 (fields
+        beyond ``colslot.size`` are never parsed). The number of columns is ``colslot.size``.
+    parse_from : int
+        Rows before this one (index within this call) are tokenized only.
 
     Returns
     -------
     (n_rows, n_fields, consumed, next_line, field_start, field_end, field_flag,
-     row_first_field, row_nfields, row_line)
+     row_first_field, row_nfields, row_line, values, status)
+        ``values`` / ``status`` are ``(n_slots, capacity)``: see :func:`parse_columns`.
         ``consumed`` bytes form complete rows; the rest must be carried into the next call.
     """
     n = buf.size
@@ -62,6 +201,13 @@ def tokenize(buf, delim, final, line0):
         elif b == delim:
             cap_f += 1
     cap_f += cap_r
+    ncols = colslot.size
+    nslot = 0
+    for q in range(ncols):
+        if colslot[q] >= nslot:
+            nslot = colslot[q] + 1
+    vals = np.empty((nslot, cap_r), dtype=np.float64)
+    stat = np.empty((nslot, cap_r), dtype=np.uint8)
     fs = np.empty(cap_f, dtype=np.int64)
     fe = np.empty(cap_f, dtype=np.int64)
     ff = np.empty(cap_f, dtype=np.uint8)
@@ -153,15 +299,34 @@ def tokenize(buf, delim, final, line0):
                     fs[nf] = i + 1
                     fe[nf] = content_end
                 ff[nf] = flag
+                if nslot > 0 and nr >= parse_from:
+                    fi = nf - row_f0
+                    if fi < ncols and colslot[fi] >= 0:
+                        if flag == 0:
+                            v, st = parse_float(buf, fs[nf], fe[nf])
+                        else:
+                            v, st = np.nan, 1
+                        vals[colslot[fi], nr] = v
+                        stat[colslot[fi], nr] = st
                 nf += 1
                 j = k
             else:
-                j = i
-                while j < n:
-                    b = buf[j]
-                    if b == delim or b == _LF or b == _CR:
-                        break
-                    j += 1
+                slot = -1
+                if nslot > 0 and nr >= parse_from:
+                    fi = nf - row_f0
+                    if fi < ncols:
+                        slot = colslot[fi]
+                if slot >= 0:
+                    v, st, j = _parse_scan(buf, i, n, delim)
+                    vals[slot, nr] = v
+                    stat[slot, nr] = st
+                else:
+                    j = i
+                    while j < n:
+                        b = buf[j]
+                        if b == delim or b == _LF or b == _CR:
+                            break
+                        j += 1
                 fs[nf] = i
                 fe[nf] = j
                 ff[nf] = 0
@@ -199,10 +364,14 @@ def tokenize(buf, delim, final, line0):
         rfs[nr] = row_f0
         rnf[nr] = -1 if unterminated else nf - row_f0
         rline[nr] = row_line
+        if nslot > 0 and nr >= parse_from and rnf[nr] != ncols:
+            for q in range(nslot):
+                vals[q, nr] = np.nan
+                stat[q, nr] = 3
         nr += 1
         consumed = i
         consumed_line = line
-    return nr, nf, consumed, consumed_line, fs, fe, ff, rfs, rnf, rline
+    return nr, nf, consumed, consumed_line, fs, fe, ff, rfs, rnf, rline, vals, stat
 
 
 @njit
@@ -281,84 +450,3 @@ def _finish(buf, i, e, neg, m, seen, frac):
     else:
         v = v / POW10[-e10]
     return (-v if neg else v), 0
-
-
-@njit(inline="always")
-def parse_float(buf, s, e):
-    """Exact decimal-to-float64 for ``buf[s:e]``; returns ``(value, status)``.
-
-    Status ``0``: exact (Clinger fast path: integer mantissa <= 2**53 and decimal exponent in
-    [-22, 22], so one correctly rounded multiply or divide by an exact power of ten);
-    ``1``: anything else (long mantissa, large exponent, nan/inf, spaces, non-ASCII, not a
-    number) -- the caller uses Python's ``float()``; ``2``: empty.
-    """
-    if s >= e:
-        return 0.0, 2
-    i = s
-    neg = False
-    c = buf[i]
-    if c == 45:  # '-'
-        neg = True
-        i += 1
-    elif c == 43:  # '+'
-        i += 1
-    m = 0
-    seen = 0
-    frac = 0
-    while i < e:
-        d = np.int64(buf[i]) - 48
-        if d < 0 or d > 9:
-            break
-        m = m * 10 + d
-        i += 1
-    seen = i
-    if i < e and buf[i] == 46:  # '.'
-        i += 1
-        f0 = i
-        while i < e:
-            d = np.int64(buf[i]) - 48
-            if d < 0 or d > 9:
-                break
-            m = m * 10 + d
-            i += 1
-        frac = i - f0
-        seen = seen - s + frac
-        if c == 45 or c == 43:
-            seen -= 1
-    else:
-        seen = seen - s
-        if c == 45 or c == 43:
-            seen -= 1
-    if seen > 18:  # may overflow: count significant digits only
-        return _parse_float_careful(buf, s, e)
-    return _finish(buf, i, e, neg, m, seen, frac)
-
-
-@njit
-def parse_columns(buf, fs, fe, ff, rfs, rnf, r0, r1, ncols, cols):
-    """Parse fields ``cols`` (column indices) of rows ``r0:r1`` as float64.
-
-    Returns ``(values, status)``, both shaped ``(len(cols), r1 - r0)``.
-    """
-    k = cols.size
-    nrow = r1 - r0
-    out = np.empty((k, nrow), dtype=np.float64)
-    st = np.zeros((k, nrow), dtype=np.uint8)
-    for r in range(nrow):
-        row = r0 + r
-        if rnf[row] != ncols:
-            for c in range(k):
-                out[c, r] = np.nan
-                st[c, r] = 3
-            continue
-        base = rfs[row]
-        for c in range(k):
-            f = base + cols[c]
-            if ff[f] != 0:
-                out[c, r] = np.nan
-                st[c, r] = 1
-                continue
-            v, s = parse_float(buf, fs[f], fe[f])
-            out[c, r] = v
-            st[c, r] = s
-    return out, st

@@ -33,6 +33,10 @@ class Chunk:
     stop
         Source row index just after this chunk (rows the source skipped as malformed
         included); ``None`` means ``offset + len(chunk)``. Resuming passes it as ``start``.
+    matrix
+        Optional ``(names, X)``: the same numbers as the named columns, already as one
+        C-contiguous ``float64`` matrix, which a schema whose features are exactly ``names``
+        uses without copying.
     """
 
     offset: int
@@ -40,6 +44,7 @@ class Chunk:
     lines: np.ndarray | None = None
     source: str = "<memory>"
     stop: int | None = None
+    matrix: tuple[tuple[str, ...], np.ndarray] | None = None
 
     @property
     def end(self) -> int:
@@ -60,8 +65,9 @@ class Chunk:
     def take(self, keep: np.ndarray) -> Chunk:
         """Rows where boolean mask ``keep`` holds (offset kept: rows are no longer contiguous)."""
         lines = None if self.lines is None else self.lines[keep]
+        matrix = None if self.matrix is None else (self.matrix[0], np.ascontiguousarray(self.matrix[1][keep]))
         return Chunk(
-            self.offset, {k: v[keep] for k, v in self.columns.items()}, lines, self.source, self.end
+            self.offset, {k: v[keep] for k, v in self.columns.items()}, lines, self.source, self.end, matrix
         )
 
 

@@ -38,6 +38,8 @@ class _Batch:
     r0: int  # first data row inside these arrays (1 when the header row is here)
     nr: int  # rows in the arrays
     row0: int  # global data-row index of row r0
+    vals: np.ndarray  # (slots, capacity) parsed numeric columns (rows >= the parse start)
+    stat: np.ndarray  # parse status, see _csv_kernels
 
 
 @dataclass
@@ -154,7 +156,7 @@ class CSVSource(Source):
         header: bool | Sequence[str] = True,
         na_values: Sequence[str] = (),
         encoding: str = "utf-8",
-        _read_size: int = 8 << 20,
+        _read_size: int = 1 << 20,
     ) -> None:
         super().__init__()
         self.path = Path(path)
@@ -205,12 +207,15 @@ class CSVSource(Source):
                 raise StreamError(f"{self.name}: duplicate column name {c!r}")
             seen.add(c)
 
-    def _raw_batches(self) -> Iterator[tuple[bytes, np.ndarray, tuple]]:
+    def _raw_batches(self, colslot: np.ndarray, first_row: int) -> Iterator[tuple[bytes, np.ndarray, tuple]]:
+        """Tokenize the file buffer by buffer; rows from ``first_row`` on (counting the
+        header row) have the columns with ``colslot >= 0`` parsed as numbers too."""
         from onlinekit.streams._csv_kernels import tokenize
 
         delim = ord(self.delimiter)
         carry = b""
         line = 1
+        rows_done = 0
         first = True
         with self._open() as f:
             while True:
@@ -229,10 +234,11 @@ class CSVSource(Source):
                         return
                     continue
                 buf = np.frombuffer(raw, dtype=np.uint8)
-                toks = tokenize(buf, delim, final, line)
-                nr, _nf, consumed, line = toks[0], toks[1], toks[2], toks[3]
+                toks = tokenize(buf, delim, final, line, colslot, max(0, first_row - rows_done))
+                nr, consumed, line = toks[0], toks[2], toks[3]
                 carry = raw[consumed:]
                 if nr:
+                    rows_done += nr
                     yield raw, buf, toks
                 if final:
                     return
@@ -243,11 +249,18 @@ class CSVSource(Source):
             text = _unquote(text, self.delimiter)
         return text
 
-    def _batches(self) -> Iterator[_Batch]:
+    def _batches(self, parsed: Sequence[str] = (), start: int = 0) -> Iterator[_Batch]:
+        """Batches of data rows; columns ``parsed`` are converted for rows from ``start`` on."""
         header_pending = not self._header_given
+        if parsed:
+            colslot = np.full(len(self._names), -1, dtype=np.int64)
+            for k, c in enumerate(parsed):
+                colslot[self._names.index(c)] = k
+        else:
+            colslot = np.zeros(0, dtype=np.int64)
         row0 = 0
-        for raw, buf, toks in self._raw_batches():
-            nr, _nf, _c, _l, fs, fe, ff, rfs, rnf, rline = toks
+        for raw, buf, toks in self._raw_batches(colslot, start + (1 if header_pending else 0)):
+            nr, _nf, _c, _l, fs, fe, ff, rfs, rnf, rline, vals, stat = toks
             r0 = 0
             if header_pending:
                 header_pending = False
@@ -266,7 +279,7 @@ class CSVSource(Source):
                     self._names = names
                 r0 = 1
             if r0 < nr:
-                yield _Batch(raw, buf, fs, fe, ff, rfs, rnf, rline, r0, nr, row0)
+                yield _Batch(raw, buf, fs, fe, ff, rfs, rnf, rline, r0, nr, row0, vals, stat)
                 row0 += nr - r0
 
     def column_names(self) -> list[str]:
@@ -356,9 +369,8 @@ class CSVSource(Source):
         return vals, fail, reasons
 
     def _parse_batch(self, b: _Batch, lo: int, hi: int, kinds: dict[str, str], infer: set) -> _Piece:
-        """Parse rows ``lo:hi`` of batch ``b`` (array indices) into a piece."""
-        from onlinekit.streams._csv_kernels import parse_columns
-
+        """Rows ``lo:hi`` of batch ``b`` (array indices) as a piece; the numeric columns
+        (``kinds`` order) were parsed by the tokenizer."""
         names = self._names
         ncols = len(names)
         n = hi - lo
@@ -374,22 +386,19 @@ class CSVSource(Source):
             )
         cols: dict[str, np.ndarray] = {}
         num = [c for c, k in kinds.items() if k == "float"]
-        if num:
-            idx = np.array([names.index(c) for c in num], dtype=np.int64)
-            vals, st = parse_columns(b.buf, b.fs, b.fe, b.ff, b.rfs, b.rnf, lo, hi, ncols, idx)
-            for k, c in enumerate(num):
-                v, s = vals[k], st[k]
-                if np.any((s == 1) | (s == 2)):
-                    v, fail, why = self._fallback(b, lo, int(idx[k]), v, s)
-                    if fail.any():
-                        for i, r in why.items():
-                            if bad[i]:
-                                continue
-                            if c in infer:
-                                r += f" (the column is numeric in the first {_PROBE_ROWS} rows)"
-                            reasons[i] = (c, r)
-                        bad = bad | fail
-                cols[c] = v
+        for k, c in enumerate(num):
+            v, s = b.vals[k, lo:hi], b.stat[k, lo:hi]
+            if np.any((s == 1) | (s == 2)):
+                v, fail, why = self._fallback(b, lo, names.index(c), v, s)
+                if fail.any():
+                    for i, r in why.items():
+                        if bad[i]:
+                            continue
+                        if c in infer:
+                            r += f" (the column is numeric in the first {_PROBE_ROWS} rows)"
+                        reasons[i] = (c, r)
+                    bad = bad | fail
+            cols[c] = v
         for c, k in kinds.items():
             if k != "str":
                 continue
@@ -430,7 +439,8 @@ class CSVSource(Source):
         col_order = list(requested) if requested is not None else list(resolved)
         pending: list[_Piece] = []
         npending = 0
-        for b in self._batches():
+        numeric = [c for c, k in resolved.items() if k == "float"]
+        for b in self._batches(numeric, start):
             lo_row, hi_row = b.row0, b.row0 + (b.nr - b.r0)
             if hi_row <= start:
                 continue
@@ -439,11 +449,17 @@ class CSVSource(Source):
             pending.append(piece)
             npending += piece.n
             while npending >= chunk_size:
-                whole = _Piece.concat(pending)
-                head, rest = whole.split(chunk_size)
-                pending = [rest] if rest.n else []
-                npending = rest.n
-                yield self._emit(head, col_order)
+                head: list[_Piece] = []
+                need = chunk_size
+                while need:
+                    p = pending.pop(0)
+                    if p.n > need:
+                        p, rest = p.split(need)
+                        pending.insert(0, rest)
+                    head.append(p)
+                    need -= p.n
+                npending -= chunk_size
+                yield self._emit(_Piece.concat(head), col_order)
         if npending:
             yield self._emit(_Piece.concat(pending), col_order)
 

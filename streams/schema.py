@@ -14,6 +14,15 @@ from onlinekit.streams.source import BadRow
 
 __all__ = ["GroupDef", "Schema", "parse_group"]
 
+
+def _all_finite(arr: np.ndarray) -> bool:
+    """Fast check (numba kernel) that a float array holds no NaN/inf."""
+    if arr.dtype != np.float64:
+        return bool(np.isfinite(arr).all())
+    from onlinekit.streams._kernels import _all_finite_1d
+
+    return bool(_all_finite_1d(arr.reshape(-1)))
+
 _NUMERIC_EXTRA = ("action", "reward", "propensity", "position", "weight")
 
 
@@ -145,7 +154,9 @@ class Schema:
         cols = chunk.columns
         n = len(chunk)
         feats = features if features is not None else self.resolve_features(list(cols))
-        if feats:
+        if feats and chunk.matrix is not None and tuple(chunk.matrix[0]) == tuple(feats):
+            X = chunk.matrix[1]
+        elif feats:
             X = np.empty((n, len(feats)), dtype=np.float64)
             for j, c in enumerate(feats):
                 X[:, j] = cols[c]
@@ -181,6 +192,8 @@ class Schema:
                 checks.append((getattr(self, role), extra[role]))
         bad = np.zeros(n, dtype=bool)
         for name, arr in checks:
+            if _all_finite(arr):
+                continue
             fin = np.isfinite(arr)
             if fin.ndim == 2:
                 rowbad = ~fin.all(axis=1)

@@ -107,12 +107,15 @@ class ArraySource(Source):
     ) -> None:
         super().__init__()
         cols: dict[str, np.ndarray] = {}
+        self._matrix = None
         if X is not None:
             X = np.asarray(X)
             if X.ndim != 2:
                 raise StreamError(f"{name}: X must be 2-d, got shape {X.shape}")
             for j in range(X.shape[1]):
                 cols[f"x{j}"] = X[:, j]
+            if X.dtype == np.float64:
+                self._matrix = (tuple(f"x{j}" for j in range(X.shape[1])), np.ascontiguousarray(X))
         if y is not None:
             cols["y"] = np.asarray(y)
         for k, v in (columns or {}).items():
@@ -146,9 +149,10 @@ class ArraySource(Source):
                 conv[c] = v.astype(object) if v.dtype != object else v
             else:
                 try:
-                    conv[c] = v.astype(np.float64)
+                    conv[c] = np.asarray(v, dtype=np.float64)
                 except (TypeError, ValueError) as exc:
                     raise StreamError(f"{self.name}: column {c!r} is not numeric ({exc})") from None
         for lo in range(start, self._n, chunk_size):
             hi = min(lo + chunk_size, self._n)
-            yield Chunk(lo, {c: conv[c][lo:hi] for c in names}, None, self.name)
+            matrix = None if self._matrix is None else (self._matrix[0], self._matrix[1][lo:hi])
+            yield Chunk(lo, {c: conv[c][lo:hi] for c in names}, None, self.name, None, matrix)
