@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numba
 
-__all__ = ["njit", "numba"]
+__all__ = ["njit", "numba", "entry_point"]
 
 
 def njit(*args, **kwargs):
@@ -17,3 +17,13 @@ def njit(*args, **kwargs):
     kwargs.setdefault("cache", True)
     kwargs.setdefault("nogil", True)
     return numba.njit(*args, **kwargs)
+
+
+def entry_point(dispatcher, signature):
+    """The compiled function for ``signature``, callable without numba's type dispatch.
+
+    Per-event APIs call their kernels a million times a second; skipping argument-type
+    resolution halves the call overhead. The caller must pass arguments of exactly the
+    given types (e.g. C-contiguous float64 arrays): guard the call site accordingly.
+    """
+    return dispatcher.compile(tuple(signature))

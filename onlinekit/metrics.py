@@ -216,8 +216,9 @@ class Regret(Metric):
             self.XtX_, self.Xty_ = G, b
             self.yty_ = _seqsum(self.yty_, y * y)
         else:
-            self.X_ = Z.copy() if self.X_ is None else np.vstack([self.X_, Z])
-            self.y_ = y.copy() if self.y_ is None else np.concatenate([self.y_, y])
+            # kept as a list of blocks (concatenated when the comparator is solved)
+            self.X_ = [Z.copy()] if self.X_ is None else [*self.X_, Z.copy()]
+            self.y_ = [y.copy()] if self.y_ is None else [*self.y_, y.copy()]
 
     def comparator(self):
         """The hindsight :class:`~onlinekit.solvers.Solution` over the events so far."""
@@ -226,7 +227,9 @@ class Regret(Metric):
         if self.loss == "squared":
             return hindsight.least_squares(self.XtX_, self.Xty_, self.yty_, self.n_,
                                            ridge=self.ridge, radius=self.radius)
-        return hindsight.logistic(self.X_, self.y_, l2=self.ridge, radius=self.radius)
+        X, y = np.vstack(self.X_), np.concatenate(self.y_)
+        self.X_, self.y_ = [X], [y]
+        return hindsight.logistic(X, y, l2=self.ridge, radius=self.radius)
 
     def get(self):
         if self.n_ == 0:

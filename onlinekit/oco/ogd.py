@@ -6,7 +6,7 @@ import numpy as np
 from river import base as river_base
 
 from onlinekit.base import InvalidEvent, Learner
-from onlinekit.oco._features import FeatureIndex, check_matrix, check_target
+from onlinekit.oco._features import FeatureIndex, check_target
 
 __all__ = ["OGD", "OGDClassifier"]
 
@@ -14,10 +14,35 @@ _LOSSES = {"squared": 0, "logistic": 1}
 _SCHEDULES = {"constant": 0, "sqrt": 1}
 
 
-def _kernels():
-    from onlinekit.oco import _kernels
+_K = None
+_F64 = np.dtype(np.float64)
+_PREDICT = None  # entry points of the per-event kernels (see onlinekit._numba.entry_point)
+_LEARN = None
 
-    return _kernels
+
+def _kernels():
+    """The kernels module, imported on first use (keeps ``import onlinekit.oco`` light)."""
+    global _K, _PREDICT, _LEARN
+    if _K is None:
+        from numba import types
+
+        from onlinekit._numba import entry_point
+        from onlinekit.oco import _ogd_kernels
+
+        vec = types.float64[::1]
+        _PREDICT = entry_point(_ogd_kernels._predict_one, (vec, vec, vec, vec))
+        _LEARN = entry_point(_ogd_kernels._learn_one, (vec, types.float64, vec, vec, vec))
+        _K = _ogd_kernels
+    return _K
+
+
+def _fast(x, w) -> bool:
+    """``x`` is a contiguous float64 vector matching ``w``: the exact kernel signature."""
+    return type(x) is np.ndarray and x.dtype is _F64 and x.shape == w.shape and x.strides == _UNIT
+
+
+_UNIT = (8,)
+_FLOATS = (float, np.float64)
 
 
 class _LinearOGD(Learner):
@@ -37,93 +62,140 @@ class _LinearOGD(Learner):
 
     def _reset(self) -> None:
         self.w_ = np.zeros(0)
-        self.b_ = 0.0
-        self.t_ = 0
+        self.bt_ = np.zeros(2)  # [intercept, number of updates]
         self._index = FeatureIndex()
         self.features_ = self._index.names  # shared list: the index appends to it
+        self._hp = np.array([
+            float(self.lr),
+            float(_SCHEDULES[self.schedule]),
+            float(_LOSSES[self.loss]),
+            float(self.radius) if self.radius is not None else -1.0,
+            float(self.l2),
+            1.0 if self.intercept else 0.0,
+        ])
 
     def _after_load(self) -> None:
         self._index = FeatureIndex(self.features_)
         self.features_ = self._index.names
 
-    # -- kernel call ---------------------------------------------------------------------
-    def _run(self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray, learn: bool) -> tuple[np.ndarray, float, int]:
-        k = _kernels()
-        bt = np.array([self.b_, float(self.t_)])
-        out = np.empty(X.shape[0])
-        k._ogd_predict_learn(
-            X,
-            y if y is not None else out,
-            w,
-            bt,
-            float(self.lr),
-            _SCHEDULES[self.schedule],
-            _LOSSES[self.loss],
-            float(self.radius) if self.radius is not None else -1.0,
-            float(self.l2),
-            bool(self.intercept),
-            learn,
-            out,
-        )
-        return out, float(bt[0]), int(bt[1])
+    @property
+    def b_(self) -> float:
+        """Intercept."""
+        return float(self.bt_[0])
 
-    def _check_label(self, y: float, field: str = "y") -> None:
-        if self.loss == "logistic" and y not in (0.0, 1.0):
-            raise InvalidEvent(f"logistic loss needs labels in {{0, 1}}, got {y!r}", field=field)
+    @property
+    def t_(self) -> int:
+        """Number of updates so far."""
+        return int(self.bt_[1])
+
+    # -- validation errors from kernel return codes ----------------------------------------
+    def _raise(self, code: int, row: int | None = None, y=None) -> None:
+        k = _kernels()
+        where = "" if row is None else f"[{row}]"
+        if code == k.BAD_Y:
+            raise InvalidEvent(f"non-finite value {y!r}", field=f"y{where}", offset=row)
+        if code == k.BAD_LABEL:
+            raise InvalidEvent(f"logistic loss needs labels in {{0, 1}}, got {y!r}", field=f"y{where}", offset=row)
+        field = f"x[{code}]" if row is None else f"X[{row}, {code}]"
+        raise InvalidEvent("non-finite value", field=field, offset=row)
 
     # -- River API -----------------------------------------------------------------------
     def _score_one(self, x) -> float:
-        v, _ = self._index.vector(x, grow=False)
-        if len(v) == 0:
-            v = np.zeros(len(self.w_))
-        out, _, _ = self._run(v[None, :], None, self.w_.copy(), learn=False)
-        return float(out[0])
+        w = self.w_
+        if _fast(x, w):
+            _K or _kernels()
+            p = _PREDICT(x, w, self.bt_, self._hp)
+            if p == p:
+                return p
+            v = x
+        else:
+            v, _ = self._index.vector(x, grow=False)
+            if v.shape[0] != w.shape[0]:
+                v = np.zeros(w.shape[0])
+            p = _kernels()._predict_one(np.ascontiguousarray(v), w, self.bt_, self._hp)
+        if p != p and not np.isfinite(v).all():  # NaN from diverged weights is a prediction
+            j = int(np.flatnonzero(~np.isfinite(v))[0])
+            raise InvalidEvent("non-finite value", field=f"x[{j}]")
+        return p
 
     def predict_one(self, x) -> float:
         """Prediction for ``x`` (``P(y = 1)`` for the logistic loss)."""
+        w = self.w_
+        if (_PREDICT is not None and type(x) is np.ndarray and x.dtype is _F64 and x.shape == w.shape
+                and x.strides == _UNIT):
+            p = _PREDICT(x, w, self.bt_, self._hp)
+            if p == p:
+                return p
         return self._score_one(x)
 
     def learn_one(self, x, y, **kwargs) -> None:
         """One gradient step on ``(x, y)``; the state is unchanged if the event is invalid."""
+        w = self.w_
+        if (type(x) is np.ndarray and x.dtype is _F64 and x.shape == w.shape and x.strides == _UNIT
+                and w.shape[0] and type(y) in _FLOATS):
+            if _LEARN is None:
+                _kernels()
+            code = _LEARN(x, y, w, self.bt_, self._hp)  # the kernel validates before updating
+            if code != -1:
+                self._raise(code, y=y)
+            return
         yv = check_target(y)
-        self._check_label(yv)
         v, new = self._index.vector(x, grow=True)
-        w = np.concatenate([self.w_, np.zeros(len(v) - len(self.w_))]) if len(v) > len(self.w_) else self.w_
-        if len(v) < len(w):
+        if len(v) > len(w):
+            w = np.concatenate([w, np.zeros(len(v) - len(w))])
+        elif len(v) < len(w):
             v = np.concatenate([v, np.zeros(len(w) - len(v))])
-        _, b, t = self._run(v[None, :], np.array([yv]), w, learn=True)
+        bt = self.bt_.copy()
+        w2 = w.copy() if w is self.w_ else w  # work on copies: a rejected event changes nothing
+        code = _kernels()._learn_one(v, yv, w2, bt, self._hp)
+        if code != -1:
+            self._raise(code, y=yv)
         self._index.add(new)
-        self.w_, self.b_, self.t_ = w, b, t
+        self.w_, self.bt_ = w2, bt
 
     # -- blocks --------------------------------------------------------------------------
-    def _prepare_block(self, X, y):
-        X, y = check_matrix(X, y, n_features=len(self.w_))
-        if y is not None and self.loss == "logistic":
-            bad = (y != 0.0) & (y != 1.0)
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise InvalidEvent(f"logistic loss needs labels in {{0, 1}}, got {y[i]!r}", field=f"y[{i}]", offset=i)
-        w = self.w_.copy() if len(self.w_) else np.zeros(X.shape[1])
-        return X, y, w
+    def _block(self, X, y, learn: bool) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise InvalidEvent(f"expected a 2-d array, got shape {X.shape}", field="X")
+        if X.dtype.kind not in "fiub":
+            raise InvalidEvent(f"expected numbers, got dtype {X.dtype}", field="X")
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        d = len(self.w_)
+        if d and X.shape[1] != d:
+            raise InvalidEvent(f"expected {d} features, got {X.shape[1]}", field="X")
+        if learn:
+            y = np.asarray(y)
+            if y.shape != (X.shape[0],) or y.dtype.kind not in "fiub":
+                raise InvalidEvent(f"expected {X.shape[0]} numbers, got shape {y.shape}, dtype {y.dtype}", field="y")
+            y = np.ascontiguousarray(y, dtype=np.float64)
+        else:
+            y = np.zeros(X.shape[0])
+        w = self.w_.copy() if d else np.zeros(X.shape[1])
+        bt = self.bt_.copy()
+        out = np.empty(X.shape[0])
+        row, code = _kernels()._predict_learn_block(X, y, w, bt, self._hp, learn, out)
+        if row >= 0:
+            if not learn:
+                raise InvalidEvent("non-finite value", field=f"X[{row}, {code}]", offset=row)
+            self._raise(code, row=row, y=y[row])
+        if learn:
+            if not d:
+                self._index.add([f"x{j}" for j in range(X.shape[1])])
+            self.w_, self.bt_ = w, bt
+        return out
 
     def predict_many(self, X) -> np.ndarray:
         """Predictions of the current state for each row of ``X``."""
-        X, _, w = self._prepare_block(X, None)
-        out, _, _ = self._run(X, None, w, learn=False)
-        return out
+        return self._block(X, None, learn=False)
 
     def predict_learn_many(self, X, y, **kwargs) -> np.ndarray:
         """For each row in order: predict, then learn. Returns the predictions."""
-        X, y, w = self._prepare_block(X, y)
-        out, b, t = self._run(X, y, w, learn=True)
-        if not len(self.w_):
-            self._index.add([f"x{j}" for j in range(X.shape[1])])
-        self.w_, self.b_, self.t_ = w, b, t
-        return out
+        return self._block(X, y, learn=True)
 
     def learn_many(self, X, y, **kwargs) -> None:
         """``learn_one`` over the rows of ``X`` in order (one kernel call)."""
-        self.predict_learn_many(X, y)
+        self._block(X, y, learn=True)
 
 
 class OGD(_LinearOGD, river_base.Regressor):
@@ -156,10 +228,8 @@ class OGD(_LinearOGD, river_base.Regressor):
     ----------
     w_ : ndarray
         Weights, one per feature seen (dict keys in order of first appearance).
-    b_ : float
-        Intercept.
-    t_ : int
-        Number of updates so far.
+    bt_ : ndarray
+        ``[b, t]``: the intercept and the number of updates (read them as ``b_`` and ``t_``).
     features_ : list
         Feature names (``x0, x1, ...`` for array input).
 

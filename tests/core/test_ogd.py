@@ -108,3 +108,17 @@ def test_logistic_classifier_learns_separable_data():
     p = clf.predict_learn_many(X, y)
     acc_late = np.mean((p[-1000:] >= 0.5) == y[-1000:])
     assert acc_late > 0.95
+
+
+def test_fast_path_and_general_path_agree():
+    rng = np.random.default_rng(4)
+    X = np.asfortranarray(rng.normal(size=(200, 5)))  # rows are strided views: general path
+    y = rng.normal(size=200)
+    a, b = OGD(lr=0.05, radius=2.0), OGD(lr=0.05, radius=2.0)
+    for i in range(200):
+        assert a.predict_one(X[i]) == b.predict_one(np.ascontiguousarray(X[i]))
+        a.learn_one(X[i], float(y[i]))
+        b.learn_one(np.ascontiguousarray(X[i]), float(y[i]))
+    assert np.array_equal(a.w_, b.w_) and a.b_ == b.b_
+    with pytest.raises(InvalidEvent, match=r"x\[2\]"):
+        b.predict_one(np.array([0.0, 0.0, np.nan, 0.0, 0.0]))
