@@ -26,4 +26,6 @@ def entry_point(dispatcher, signature):
     resolution halves the call overhead. The caller must pass arguments of exactly the
     given types (e.g. C-contiguous float64 arrays): guard the call site accordingly.
     """
+    if not hasattr(dispatcher, "compile"):  # NUMBA_DISABLE_JIT=1: a plain Python function
+        return dispatcher
     return dispatcher.compile(tuple(signature))

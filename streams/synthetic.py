@@ -147,3 +147,18 @@ def make_generator(name: str, **params) -> Source:
     if name not in GENERATORS:
         raise StreamError(f"unknown synthetic generator {name!r}; known: {sorted(GENERATORS)}")
     return GENERATORS[name].factory(**params)
+
+
+def _sea(**params):
+    from onlinekit.streams.sea import SEAStream
+
+    return SEAStream(**params)
+
+
+register_generator(
+    "sea",
+    _sea,
+    "SEA instance xi_t = mu_t + noise with known sigma^2 / Sigma^2 "
+    "(regimes: adversarial, iid, corrupted, random-order, drift)",
+    target=None,
+)

@@ -1,4 +1,9 @@
-"""Numba kernels of the OCO family (private: arrays and scalars in, arrays out)."""
+"""Numba kernels of the OCO family (private: arrays and scalars in, arrays out).
+
+OMD / optimistic OMD (``_omd_block`` and its fast paths), optimistic FTRL (``_oftrl_block``)
+and the two-layer dynamic-regret learner (``_dyn_block``). OGD's kernels are in
+``_ogd_kernels``. Slow references: ``tests/reference/oco_reference.py``.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,6 @@ import numpy as np
 from onlinekit._numba import njit
 from onlinekit.solvers._kernels import _proj_box_inplace, _proj_l1_ball_inplace, _proj_simplex_inplace
 
-LOSS_SQUARED = 0
-LOSS_LOGISTIC = 1
-
-SCHEDULE_CONSTANT = 0
-SCHEDULE_SQRT = 1
-
 
 @njit
 def _sigmoid(z):
@@ -22,51 +21,6 @@ def _sigmoid(z):
         return 1.0 / (1.0 + math.exp(-z))
     e = math.exp(z)
     return e / (1.0 + e)
-
-
-@njit
-def _ogd_predict_learn(X, y, w, bt, lr, schedule, loss, radius, l2, intercept, learn, out):
-    """Progressive OGD over the rows of ``X``: predict row i, then (if ``learn``) update.
-
-    ``bt = [intercept, t]`` is updated in place together with ``w``. ``out[i]`` receives the
-    prediction made before learning row ``i`` (the probability for the logistic loss).
-    ``radius <= 0`` means no projection; the intercept is never projected.
-    """
-    n, d = X.shape
-    b = bt[0]
-    t = bt[1]
-    for i in range(n):
-        z = b
-        for j in range(d):
-            z += w[j] * X[i, j]
-        if loss == LOSS_LOGISTIC:
-            p = _sigmoid(z)
-        else:
-            p = z
-        out[i] = p
-        if not learn:
-            continue
-        t += 1.0
-        if schedule == SCHEDULE_SQRT:
-            eta = lr / math.sqrt(t)
-        else:
-            eta = lr
-        g = p - y[i]
-        for j in range(d):
-            w[j] -= eta * (g * X[i, j] + l2 * w[j])
-        if intercept:
-            b -= eta * g
-        if radius > 0.0:
-            s = 0.0
-            for j in range(d):
-                s += w[j] * w[j]
-            if s > radius * radius:
-                scale = radius / math.sqrt(s)
-                for j in range(d):
-                    w[j] *= scale
-    bt[0] = b
-    bt[1] = t
-    return out
 
 
 # ============================================================================================
@@ -278,16 +232,110 @@ def _loss_eval(loss, x, a, b, bias, g):
 
 
 @njit
-def _omd_block(A, b, H, xhat, x, m, gprev, lo, hi, st, cfg, icfg, learn, vals, preds):
+def _euclid_ball_step(g, dz, V, st, cfg, sched, hint, intercept, ball):
+    """The learning part of one round of ``_omd_block`` for the Euclidean map on the L2 ball
+    (``ball``) or the whole space, hint none or last gradient, given the gradient ``g``.
+
+    Same arithmetic, element by element and in the same order, as the general path (so the
+    results are identical), in fewer passes and without allocations.
+    """
+    d = g.shape[0]
+    xhat = V[0]
+    x = V[1]
+    m = V[2]
+    gprev = V[3]
+    r = cfg[CFG_R]
+    rr = r * r
+    eta = st[ST_ETA]
+    s = 0.0
+    sq = 0.0
+    sv = 0.0
+    for j in range(d):
+        gj = g[j]
+        v = xhat[j] - eta * gj
+        xhat[j] = v
+        s += v * v
+        sq += gj * gj
+        e = gj - gprev[j]
+        sv += e * e
+        gprev[j] = gj
+    if ball and s > rr:
+        scale = r / math.sqrt(s)
+        for j in range(d):
+            xhat[j] *= scale
+    if intercept:
+        st[ST_BIAS] -= eta * dz
+    t = st[ST_T] + 1.0
+    st[ST_T] = t
+    st[ST_SUMSQ] += sq
+    st[ST_SUMVAR] += sv
+    eta_next = _eta(sched, t + 1.0, st[ST_SUMSQ], st[ST_SUMVAR], cfg)
+    st[ST_ETA] = eta_next
+    if hint == HINT_NONE:
+        for j in range(d):
+            x[j] = xhat[j]
+        return
+    s = 0.0
+    for j in range(d):
+        m[j] = g[j]
+        v = xhat[j] - eta_next * g[j]
+        x[j] = v
+        s += v * v
+    if ball and s > rr:
+        scale = r / math.sqrt(s)
+        for j in range(d):
+            x[j] *= scale
+
+
+@njit
+def _euclid_ball_rounds(A, b, V, st, cfg, sched, hint, loss, intercept, ball, vals, preds, g):
+    """Rounds of ``_omd_block`` on the fast path of :func:`_euclid_ball_step`."""
+    n = A.shape[0]
+    x = V[1]
+    for i in range(n):
+        val, pred, dz = _loss_eval(loss, x, A[i], b[i], st[ST_BIAS], g)
+        vals[i] = val
+        preds[i] = pred
+        _euclid_ball_step(g, dz, V, st, cfg, sched, hint, intercept, ball)
+
+
+@njit
+def _first_bad_row(A, b):
+    """Index of the first row of ``A`` / entry of ``b`` that is not finite, else -1."""
+    n, d = A.shape
+    for i in range(n):
+        if not math.isfinite(b[i]):
+            return i
+        for j in range(d):
+            if not math.isfinite(A[i, j]):
+                return i
+    return -1
+
+
+@njit
+def _omd_block(A, b, H, V, bounds, st, cfg, icfg, learn, vals, preds):
     """Progressive (optimistic) OMD over the rows of ``A`` (one round per row).
 
-    Round t: play ``x`` (the hinted point), evaluate loss row i at it (value -> ``vals[i]``,
+    ``V`` (4, d) holds the iterates: the mirror point ``xhat``, the play point ``x``, the
+    hint ``m`` and the last gradient; ``bounds`` (2, d) the box bounds; ``st`` the
+    statistics ``[t, eta, sum ||g||_*^2, sum ||g - g_prev||_*^2, intercept]``.
+
+    Returns the index of the first non-finite row of ``A``/``b`` (nothing is changed then),
+    or -1. Round t: play ``x``, evaluate loss row i at it (value -> ``vals[i]``,
     prediction -> ``preds[i]``), then (if ``learn``) the mirror step
     ``xhat <- step(xhat, g_t, eta_t)``, the statistics, ``eta_{t+1}``, the hint ``m`` and the
     next play point ``x <- step(xhat, m, eta_{t+1})`` (``x = xhat`` without hints).
-    Everything (``xhat, x, m, gprev, st``) is updated in place.
     """
+    bad = _first_bad_row(A, b)
+    if bad >= 0:
+        return bad
     n, d = A.shape
+    xhat = V[0]
+    x = V[1]
+    m = V[2]
+    gprev = V[3]
+    lo = bounds[0]
+    hi = bounds[1]
     mirror = icfg[IC_MIRROR]
     domain = icfg[IC_DOMAIN]
     sched = icfg[IC_SCHED]
@@ -297,6 +345,10 @@ def _omd_block(A, b, H, xhat, x, m, gprev, lo, hi, st, cfg, icfg, learn, vals, p
     g = np.empty(d)
     buf = np.empty(d)
     tmp = np.empty(d)
+    if (mirror == MIRROR_EUCLIDEAN and (domain == DOMAIN_L2 or domain == DOMAIN_FREE)
+            and hint <= HINT_LAST and learn):
+        _euclid_ball_rounds(A, b, V, st, cfg, sched, hint, loss, intercept, domain == DOMAIN_L2, vals, preds, g)
+        return -1
     for i in range(n):
         val, pred, dz = _loss_eval(loss, x, A[i], b[i], st[ST_BIAS], g)
         vals[i] = val
@@ -331,4 +383,170 @@ def _omd_block(A, b, H, xhat, x, m, gprev, lo, hi, st, cfg, icfg, learn, vals, p
             for j in range(d):
                 m[j] = H[i, j]
         _mirror_step(mirror, domain, xhat, m, eta_next, x, cfg, lo, hi, buf)
-    return vals
+    return -1
+
+
+@njit
+def _proj_ball_scaled(src, scale, r, dst):
+    """``dst = Proj_{||x|| <= r}(scale * src)``."""
+    d = src.shape[0]
+    s = 0.0
+    for j in range(d):
+        v = scale * src[j]
+        dst[j] = v
+        s += v * v
+    if s > r * r:
+        f = r / math.sqrt(s)
+        for j in range(d):
+            dst[j] *= f
+
+
+@njit
+def _oftrl_block(A, b, V, st, cfg, loss, vals):
+    """Optimistic FTRL on the Euclidean ball (Sachs et al. 2022), one round per row of ``A``.
+
+    ``V`` rows: cumulative gradient ``S``, play point ``x``, hint ``M``; scratch row 3.
+    ``st = [t, eta_t, sum_s eta_s ||g_s - M_s||^2]``; ``cfg = [radius, D^2, nu]``.
+    ``x_t = Proj(-eta_t (S_{t-1} + M_t))``, ``eta_t = D^2 / (nu + sum_{s<t} eta_s ||g_s - M_s||^2)``.
+    """
+    bad = _first_bad_row(A, b)
+    if bad >= 0:
+        return bad
+    n, d = A.shape
+    S = V[0]
+    x = V[1]
+    M = V[2]
+    g = np.empty(d)
+    for i in range(n):
+        vals[i] = _loss_eval(loss, x, A[i], b[i], 0.0, g)[0]
+        eta = st[1]
+        q = 0.0
+        for j in range(d):
+            e = g[j] - M[j]
+            q += e * e
+            S[j] += g[j]
+            M[j] = g[j]
+        st[2] += eta * q
+        st[0] += 1.0
+        eta = cfg[1] / (cfg[2] + st[2])
+        st[1] = eta
+        for j in range(d):
+            V[3, j] = S[j] + M[j]
+        _proj_ball_scaled(V[3], -eta, cfg[0], x)
+    return -1
+
+
+@njit
+def _dyn_prepare(XH, XC, XP, Lc, p, x, gprev, etas, st, cfg):
+    """Next round of the two-layer dynamic-regret learner: base plays, meta weights, play.
+
+    Bases: ``XC[i] = Proj(XH[i] - eta_i g_{t-1})`` (the previous current plays move to
+    ``XP``). Meta: ``p_i ~ exp(-eps_t (Lc_i + <g_{t-1}, XC[i]> + lam ||XC[i] - XP[i]||^2))``.
+    ``st = [t, sum ||g_s - g_{s-1}||^2]``, ``cfg = [radius, D^2, L, lam, ln N]``.
+    """
+    N, d = XH.shape
+    r = cfg[0]
+    lam = cfg[3]
+    for i in range(N):
+        s = 0.0
+        for j in range(d):
+            XP[i, j] = XC[i, j]
+            v = XH[i, j] - etas[i] * gprev[j]
+            XC[i, j] = v
+            s += v * v
+        if s > r * r:
+            f = r / math.sqrt(s)
+            for j in range(d):
+                XC[i, j] *= f
+    eps = 1.0 / (8.0 * cfg[1] * cfg[2])
+    if st[1] > 0.0 and cfg[4] > 0.0:
+        e2 = math.sqrt(cfg[4] / (cfg[1] * st[1]))
+        if e2 < eps:
+            eps = e2
+    mn = math.inf
+    for i in range(N):
+        h = 0.0
+        sw = 0.0
+        for j in range(d):
+            h += gprev[j] * XC[i, j]
+            dd = XC[i, j] - XP[i, j]
+            sw += dd * dd
+        z = Lc[i] + h + lam * sw
+        p[i] = z
+        if z < mn:
+            mn = z
+    tot = 0.0
+    for i in range(N):
+        w = math.exp(-eps * (p[i] - mn))
+        p[i] = w
+        tot += w
+    for j in range(d):
+        x[j] = 0.0
+    for i in range(N):
+        p[i] /= tot
+        for j in range(d):
+            x[j] += p[i] * XC[i, j]
+
+
+@njit
+def _dyn_block(A, b, loss, XH, XC, XP, Lc, p, x, gprev, etas, st, cfg, vals):
+    """Rounds of the two-layer dynamic-regret learner (one gradient query per round)."""
+    bad = _first_bad_row(A, b)
+    if bad >= 0:
+        return bad
+    n, d = A.shape
+    N = XH.shape[0]
+    r = cfg[0]
+    lam = cfg[3]
+    g = np.empty(d)
+    for i in range(n):
+        vals[i] = _loss_eval(loss, x, A[i], b[i], 0.0, g)[0]
+        for k in range(N):
+            lin = 0.0
+            sw = 0.0
+            s = 0.0
+            for j in range(d):
+                lin += g[j] * XC[k, j]
+                dd = XC[k, j] - XP[k, j]
+                sw += dd * dd
+                v = XH[k, j] - etas[k] * g[j]
+                XH[k, j] = v
+                s += v * v
+            Lc[k] += lin + lam * sw
+            if s > r * r:
+                f = r / math.sqrt(s)
+                for j in range(d):
+                    XH[k, j] *= f
+        sv = 0.0
+        for j in range(d):
+            e = g[j] - gprev[j]
+            sv += e * e
+            gprev[j] = g[j]
+        st[1] += sv
+        st[0] += 1.0
+        _dyn_prepare(XH, XC, XP, Lc, p, x, gprev, etas, st, cfg)
+    return -1
+
+
+@njit
+def _omd_grad_round(g, V, bounds, st, cfg, icfg):
+    """One round of ``_omd_block`` with a raw gradient ``g`` (linear loss), fewer arguments.
+
+    For the per-round Python API (``update(grad)``). Returns -1, or 0 if ``g`` is not finite
+    (nothing changed).
+    """
+    d = g.shape[0]
+    for j in range(d):
+        if not math.isfinite(g[j]):
+            return 0
+    mirror = icfg[IC_MIRROR]
+    domain = icfg[IC_DOMAIN]
+    hint = icfg[IC_HINT]
+    if mirror == MIRROR_EUCLIDEAN and (domain == DOMAIN_L2 or domain == DOMAIN_FREE) and hint <= HINT_LAST:
+        _euclid_ball_step(g, 0.0, V, st, cfg, icfg[IC_SCHED], hint, icfg[IC_INTERCEPT] != 0, domain == DOMAIN_L2)
+        return -1
+    A = g.reshape((1, d))
+    b = np.zeros(1)
+    vals = np.empty(1)
+    preds = np.empty(1)
+    return _omd_block(A, b, A, V, bounds, st, cfg, icfg, True, vals, preds)

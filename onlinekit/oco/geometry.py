@@ -332,6 +332,7 @@ class Simplex(_Domain):
     """
 
     code = DOMAIN_SIMPLEX
+    extendable = True
 
     def __init__(self, z: float = 1.0):
         self.z = z
