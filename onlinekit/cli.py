@@ -78,10 +78,15 @@ def main() -> None:
 @click.option("--record-every", type=int, default=None, help="Record metrics every N events (default 1000).")
 @click.option("--max-events", type=int, default=None)
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.option("--shard-by", default=None, metavar="COL", help="One learner per value of column COL; reports merged.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="With --shard-by: local processes (--jobs) or one Ray task per shard.")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="With --shard-by: local worker processes.")
+@click.option("--address", default=None, help="Ray cluster address (default: start a local Ray instance).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def replay(source, learner, params, target, features, groups, sensitive, metric_names, out,
            checkpoint_every, checkpoint_path, resume, errors, block_size, record_every, max_events,
-           progress, debug):
+           progress, shard_by, backend, jobs, address, debug):
     """Replay a logged stream (CSV, JSONL, Parquet, river:NAME, synthetic:NAME) through a learner.
 
     With no SOURCE, replays the Phishing dataset bundled with River through OGD (logistic).
@@ -107,6 +112,23 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
                 raise ValueError(f"{source}: no column 'y'; say which column is the target with --target (columns: {cols})")
         feats = tuple(c.strip() for f in features for c in f.split(",") if c.strip()) or None
         schema = Schema(features=feats, target=target, groups=tuple(groups), sensitive=sensitive)
+        if shard_by is None and (backend != "local" or jobs != 1 or address):
+            raise ValueError("--backend/--jobs/--address apply to sharded replay: add --shard-by COL")
+        if shard_by is not None:
+            if checkpoint_every or resume or checkpoint_path or max_events:
+                raise ValueError("--shard-by does not support --checkpoint-every/--checkpoint/--resume/--max-events")
+            from onlinekit.sharded import replay_sharded
+
+            show = sys.stderr.isatty() if progress is None else progress
+            report = replay_sharded(model, src, shard_by, schema=schema, backend=backend, jobs=jobs,
+                                    address=address, metrics=metric_names or None, block_size=block_size,
+                                    errors=errors, record_every=record_every, progress=show)
+            _finish_replay(report, out)
+            for f in report.failures:
+                click.echo(f"shard {shard_by}={f['key']} failed: {f['error']}", err=True)
+            if report.failures:
+                sys.exit(1)
+            return
         stream = Stream(src, schema, block_size=block_size, errors=errors)
         task = engine.task_of(model)
         group_names = tuple(g.name for g in schema.groups)
@@ -124,6 +146,10 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
     except _USER_ERRORS as exc:
         _fail(exc, debug)
         return
+    _finish_replay(report, out)
+
+
+def _finish_replay(report, out) -> None:
     click.echo(report.format_table())
     if report.skipped:
         click.echo(f"skipped {report.skipped} malformed row(s); first: {report.bad_rows[0] if report.bad_rows else '?'}", err=True)
@@ -142,10 +168,12 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
 @click.option("--quick", is_flag=True, help="Small setting (seconds).")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Override a config field.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None, help="Output directory (default runs/NAME).")
-@click.option("--backend", type=click.Choice(["local"]), default="local", show_default=True)
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: process pool (--jobs); ray: one Ray task per seed (extra onlinekit[ray]).")
+@click.option("--address", default=None, help="Ray cluster address (default: start a local Ray instance).")
 @click.option("--progress/--no-progress", default=None)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, progress, debug):
+def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, address, progress, debug):
     """Rerun a paper experiment over seeds; writes config, per-seed results, table and plots."""
     try:
         from onlinekit.experiments.runner import config_from_params, load_experiment, run_experiment
@@ -164,7 +192,7 @@ def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, prog
         out = out or str(Path("runs") / name)
         show = sys.stderr.isatty() if progress is None else progress
         res = run_experiment(name, config=cfg, n_seeds=seeds, seed=seed, jobs=jobs, out=out,
-                             progress=show, backend=backend)
+                             progress=show, backend=backend, address=address)
     except _USER_ERRORS as exc:
         _fail(exc, debug)
         return
@@ -172,9 +200,11 @@ def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, prog
     if md.exists():
         click.echo(md.read_text())
     click.echo(f"wrote {len(res.files)} file(s) to {out}")
-    if res.failures:
-        for f in res.failures:
-            click.echo(f"claim not reproduced: {f}", err=True)
+    for f in res.failed_seeds:
+        click.echo(f"seed {f['seed']} (run {f['index']}) failed: {f['error']}", err=True)
+    for f in res.failures:
+        click.echo(f"claim not reproduced: {f}", err=True)
+    if res.failures or res.failed_seeds:
         sys.exit(1)
 
 

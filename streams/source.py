@@ -145,7 +145,7 @@ class ArraySource(Source):
         for c in names:
             v = self._cols[c]
             kind = (kinds or {}).get(c)
-            if kind == "str" or (kind is None and v.dtype.kind in "OUS"):
+            if kind == "str" or (kind in (None, "str_or_float") and v.dtype.kind in "OUS"):
                 conv[c] = v.astype(object) if v.dtype != object else v
             else:
                 try:

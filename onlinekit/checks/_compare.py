@@ -25,6 +25,9 @@ def same(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
+    if hasattr(a, "get_params") and hasattr(a, "state_dict") and type(a) is type(b):
+        # learners (e.g. a base learner given as a parameter): same params and same state
+        return same(a.get_params(), b.get_params()) and same(a.state_dict(), b.state_dict())
     try:
         return bool(a == b)
     except Exception:  # noqa: BLE001 - exotic objects: fall back to identity

@@ -43,6 +43,7 @@ class ExperimentResult:
     table: list[dict]
     files: list[Path] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    failed_seeds: list[dict] = field(default_factory=list)
 
 
 def load_experiment(name: str):
@@ -229,40 +230,7 @@ def _call(args: tuple[Callable, Any, int]) -> dict:
     return fn(config, seed)
 
 
-def run_experiment(
-    name: str,
-    *,
-    config: Any = None,
-    quick: bool = False,
-    n_seeds: int | None = None,
-    seed: int = 0,
-    jobs: int = 1,
-    out: str | os.PathLike | None = None,
-    progress: bool = False,
-    backend: str = "local",
-) -> ExperimentResult:
-    """Run experiment ``name`` for ``n_seeds`` seeds and (if ``out``) write its outputs.
-
-    Per-run seeds are ``spawn_seeds(seed, n_seeds)``; with ``jobs > 1`` runs go to a process
-    pool and come back in seed order, so results do not depend on ``jobs``. Writes
-    ``config.json``, ``seeds/seed-<i>.json``, ``table.csv``, ``table.md`` and one PNG per
-    curve (when matplotlib is installed).
-
-    Examples
-    --------
-    >>> res = run_experiment("ogd-regret", quick=True, n_seeds=2)
-    >>> [r["method"] for r in res.table]
-    ['ogd-constant', 'ogd-sqrt']
-    """
-    if backend != "local":
-        raise ValueError(f"backend {backend!r} is not available; use 'local'")
-    mod = load_experiment(name)
-    cfg = config if config is not None else (mod.Config.quick() if quick else mod.Config())
-    n = int(n_seeds if n_seeds is not None else getattr(cfg, "n_seeds", 1))
-    if n < 1:
-        raise ValueError(f"n_seeds must be >= 1, got {n}")
-    seeds = spawn_seeds(seed, n)
-    tasks = [(mod.run, cfg, s) for s in seeds]
+def _run_local(tasks, n: int, jobs: int, progress: bool, name: str) -> list[dict]:
     bar = None
     if progress:
         from tqdm import tqdm
@@ -282,9 +250,58 @@ def run_experiment(
                 bar.update(1)
     if bar:
         bar.close()
+    return results
+
+
+def run_experiment(
+    name: str,
+    *,
+    config: Any = None,
+    quick: bool = False,
+    n_seeds: int | None = None,
+    seed: int = 0,
+    jobs: int = 1,
+    out: str | os.PathLike | None = None,
+    progress: bool = False,
+    backend: str = "local",
+    address: str | None = None,
+) -> ExperimentResult:
+    """Run experiment ``name`` for ``n_seeds`` seeds and (if ``out``) write its outputs.
+
+    Per-run seeds are ``spawn_seeds(seed, n_seeds)``; with ``jobs > 1`` runs go to a process
+    pool and come back in seed order, so results do not depend on ``jobs``. Writes
+    ``config.json``, ``seeds/seed-<i>.json``, ``table.csv``, ``table.md`` and one PNG per
+    curve (when matplotlib is installed).
+
+    Examples
+    --------
+    >>> res = run_experiment("ogd-regret", quick=True, n_seeds=2)
+    >>> [r["method"] for r in res.table]
+    ['ogd-constant', 'ogd-sqrt']
+    """
+    if backend not in ("local", "ray"):
+        raise ValueError(f"backend {backend!r} is not available; use 'local' or 'ray'")
+    mod = load_experiment(name)
+    cfg = config if config is not None else (mod.Config.quick() if quick else mod.Config())
+    n = int(n_seeds if n_seeds is not None else getattr(cfg, "n_seeds", 1))
+    if n < 1:
+        raise ValueError(f"n_seeds must be >= 1, got {n}")
+    seeds = spawn_seeds(seed, n)
+    tasks = [(mod.run, cfg, s) for s in seeds]
+    failed_seeds: list[dict] = []
+    if backend == "ray":
+        from onlinekit.experiments import ray_backend
+
+        got, failed_seeds = ray_backend.run_seeds(mod.run, cfg, seeds, address=address, progress=progress)
+        index = [i for i, r in enumerate(got) if r is not None]
+        results = [got[i] for i in index]
+    else:
+        index = list(range(n))
+        results = _run_local(tasks, n, jobs, progress, name)
+    ran = [seeds[i] for i in index]
     table = aggregate_rows([r.get("rows", []) for r in results])
-    failures = list(mod.check(cfg, results)) if hasattr(mod, "check") else []
-    res = ExperimentResult(name, cfg, seeds, results, table, [], failures)
+    failures = list(mod.check(cfg, results)) if hasattr(mod, "check") and results else []
+    res = ExperimentResult(name, cfg, ran, results, table, [], failures, failed_seeds)
     if out is not None:
         outp = Path(out)
         (outp / "seeds").mkdir(parents=True, exist_ok=True)
@@ -293,9 +310,13 @@ def run_experiment(
         atomic_write_text(cfg_path, json.dumps(
             {"experiment": name, "config": _jsonable(cfg), "root_seed": seed, "seeds": seeds}, indent=2))
         files.append(cfg_path)
-        for i, (s, r) in enumerate(zip(seeds, results, strict=True)):
+        for i, s, r in zip(index, ran, results, strict=True):
             p = outp / "seeds" / f"seed-{i:04d}.json"
             atomic_write_text(p, json.dumps({"seed": s, **_jsonable(r)}))
+            files.append(p)
+        if failed_seeds:
+            p = outp / "failed_seeds.json"
+            atomic_write_text(p, json.dumps(failed_seeds, indent=2))
             files.append(p)
         files += write_table(table, outp)
         files += plot_curves(results, outp)
