@@ -12,6 +12,7 @@ _EXPORTS = {
     "prequential_river": "onlinekit.fair.baselines",
     "FairnessTracker": "onlinekit.fair.fairness_metrics",
     "fairness_summary": "onlinekit.fair.fairness_metrics",
+    "cumulative_fairness": "onlinekit.fair.fairness_metrics",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -307,6 +307,7 @@ def _reservoir_run(X, y, a, u, W, B, Th, mW, vW, mB, vB, mT, vT, step, seen, R,
     Like :func:`_forest_run`, but the fairness term is ``lam * sum_nodes |F|`` with ``F``
     recomputed at the current parameters over two per-group reservoirs of raw inputs
     ``R[a, :min(seen[a], K), :]`` (Algorithm R; ``u[k]`` is the pre-drawn uniform of row k).
+    ``a[k] < 0`` (group unknown): the row joins no reservoir.
     """
     n = X.shape[0]
     T = B.shape[0]
@@ -348,15 +349,16 @@ def _reservoir_run(X, y, a, u, W, B, Th, mW, vW, mB, vB, mT, vT, step, seen, R,
         for t in range(T):
             _tree_backward(x, yi, g, t, s, reach, q, acc, gW, gB, gT)
         ai = a[k]
-        seen[ai] += 1
-        if seen[ai] <= K:
-            for j in range(d):
-                R[ai, seen[ai] - 1, j] = x[j]
-        else:
-            slot = int(u[k] * seen[ai])
-            if slot < K:
+        if ai >= 0:
+            seen[ai] += 1
+            if seen[ai] <= K:
                 for j in range(d):
-                    R[ai, slot, j] = x[j]
+                    R[ai, seen[ai] - 1, j] = x[j]
+            else:
+                slot = int(u[k] * seen[ai])
+                if slot < K:
+                    for j in range(d):
+                        R[ai, slot, j] = x[j]
         if lam != 0.0 and seen[0] > 0 and seen[1] > 0:
             for grp in range(2):
                 m = min(seen[grp], K)

@@ -138,6 +138,12 @@ class Aranyani(_ForestBase, river_base.Classifier):
     The sensitive attribute stays a model input if it is among the features (it is for
     Adult in the paper).
 
+    Known quirks of the official code that we do not copy: it skips the whole optimizer step
+    (cross-entropy included) until both groups have been seen, while we always take the
+    cross-entropy step (only the fairness term waits); its ``"leaf"`` constraint and MLP
+    baseline differentiate a probability vector that sums to one, so their fairness
+    gradient is zero (not implemented here).
+
     References
     ----------
     .. [1] S. Basu Roy Chowdhury, N. Monath, A. Beirami, R. Kidambi, A. Dubey, A. Ahmed,

@@ -22,7 +22,7 @@ def _kernels():
 
 
 def _check_real(v, field: str) -> float:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+    if not isinstance(v, (numbers.Real, np.bool_)):
         raise InvalidEvent(f"expected a number, got {type(v).__name__}", field=field)
     fv = float(v)
     if not math.isfinite(fv):
@@ -276,8 +276,17 @@ class _ForestBase(Learner):
         X, new = self._matrix(X)
         yy = check_labels(y, X.shape[0])
         a = self._sensitive_many(kwargs, X.shape[0])
+        if X.shape[0] == 0:
+            return np.zeros(0)
+        first = None
+        if new and X.shape[0]:
+            # the first row is predicted before its features are known (as predict_one would)
+            first = self._run(np.zeros((1, self.W_.shape[2])), None, None, learn=False)[0, 1]
         self._grow(new)
-        return self._run(X, yy, a, learn=True)[:, 1].copy()
+        out = self._run(X, yy, a, learn=True)[:, 1].copy()
+        if first is not None:
+            out[0] = first
+        return out
 
     def learn_many(self, X, y, **kwargs) -> None:
         """``learn_one`` over the rows of ``X`` in order (one kernel call)."""
