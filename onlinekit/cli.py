@@ -68,7 +68,7 @@ def main() -> None:
 @click.option("--features", "-f", multiple=True, help="Feature columns (repeat or comma-separate); default: all others.")
 @click.option("--group", "-g", "groups", multiple=True, metavar="NAME=EXPR", help="Group predicate over columns (groups may intersect).")
 @click.option("--sensitive", default=None, help="Sensitive-attribute column (fairness learners).")
-@click.option("--metric", "-m", "metric_names", multiple=True, help="loss, accuracy, regret, squared, absolute, log, zero_one.")
+@click.option("--metric", "-m", "metric_names", multiple=True, help="loss, accuracy, regret, fairness, squared, absolute, log, zero_one.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None, help="Write report.json, series.csv, plots, checkpoint here.")
 @click.option("--checkpoint-every", type=int, default=None, help="Checkpoint every N events (needs --out or --checkpoint).")
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False), default=None, help="Checkpoint file (default OUT/checkpoint.npz).")

@@ -170,7 +170,8 @@ def replay(
     stream = as_stream(stream)
     task = task_of(learner)
     group_names = tuple(g.name for g in stream.schema.groups)
-    metrics = list(metrics) if metrics is not None else default_metrics(task, group_names)
+    metrics = (list(metrics) if metrics is not None
+               else default_metrics(task, group_names, sensitive=stream.schema.sensitive is not None))
     record_every = int(record_every or 1000)
     if record_every < 1:
         raise ValueError(f"record_every must be >= 1, got {record_every}")
@@ -216,7 +217,7 @@ def replay(
                 sub = block.slice(i, j) if (i, j) != (0, len(block)) else block
                 preds = _predict_learn(learner, sub, task)
                 for m in metrics:
-                    m.update(sub.y, preds, sub.X, sub.groups)
+                    m.update(sub.y, preds, sub.X, sub.groups, **sub.extra)
                 n += j - i
                 i = j
                 if n >= next_record:

@@ -20,6 +20,7 @@ __all__ = [
     "Accuracy",
     "Regret",
     "Grouped",
+    "Fairness",
     "pointwise_loss",
     "default_metrics",
     "make_metric",
@@ -67,7 +68,7 @@ class Metric:
 
     name = "metric"
 
-    def update(self, y, pred, X=None, groups=None) -> None:  # pragma: no cover - abstract
+    def update(self, y, pred, X=None, groups=None, **extra) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def get(self) -> dict[str, float]:  # pragma: no cover - abstract
@@ -109,7 +110,7 @@ class CumulativeLoss(Metric):
     def fresh(self):
         return CumulativeLoss(self.loss)
 
-    def update(self, y, pred, X=None, groups=None):
+    def update(self, y, pred, X=None, groups=None, **extra):
         self.total_ = _seqsum(self.total_, pointwise_loss(self.loss, y, pred))
         self.n_ += len(y)
 
@@ -140,7 +141,7 @@ class Accuracy(Metric):
     def fresh(self):
         return Accuracy(self.threshold)
 
-    def update(self, y, pred, X=None, groups=None):
+    def update(self, y, pred, X=None, groups=None, **extra):
         y = np.asarray(y)
         self.correct_ += int(np.sum((np.asarray(pred) >= self.threshold) == (y >= 0.5)))
         self.n_ += len(y)
@@ -197,7 +198,7 @@ class Regret(Metric):
             X = np.hstack([X, np.ones((n, 1))])
         return X
 
-    def update(self, y, pred, X=None, groups=None):
+    def update(self, y, pred, X=None, groups=None, **extra):
         y = np.asarray(y, dtype=np.float64)
         n = len(y)
         if n == 0:
@@ -260,7 +261,7 @@ class Grouped(Metric):
     def fresh(self):
         return Grouped(self.metric.fresh(), self.group_names)
 
-    def update(self, y, pred, X=None, groups=None):
+    def update(self, y, pred, X=None, groups=None, **extra):
         if groups is None:
             raise ValueError("grouped metric needs group memberships")
         y, pred = np.asarray(y), np.asarray(pred)
@@ -284,6 +285,81 @@ class Grouped(Metric):
             p.load_state_dict(s)
 
 
+class Fairness(Metric):
+    """Group-fairness gaps of thresholded predictions across the ``sensitive`` column.
+
+    Sensitive values (numbers or text) become groups in order of first appearance. Gaps are
+    the largest minus the smallest group rate over the groups seen so far:
+    demographic parity ``P(yhat = 1 | a)`` (``dp_gap``), true-positive rate
+    (``tpr_gap``, equal opportunity) and false-positive rate (``fpr_gap``); ``eo_gap`` is the
+    larger of the last two. Seven counters per group: memory does not grow with the stream.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = Fairness()
+    >>> m.update(np.array([1.0, 0.0, 1.0, 0.0]), np.array([0.9, 0.8, 0.2, 0.1]),
+    ...          sensitive=np.array(["a", "a", "b", "b"], dtype=object))
+    >>> r = m.get()
+    >>> r["dp_gap"], r["tpr_gap"], r["fpr_gap"], r["eo_gap"]
+    (1.0, 1.0, 1.0, 1.0)
+    """
+
+    name = "fairness"
+
+    def __init__(self, threshold: float = 0.5):
+        self.threshold = threshold
+        self.values_ = []
+        self.counts_ = np.zeros((0, 7), dtype=np.int64)  # n, pred1, correct, y1, tp, y0, fp
+
+    def fresh(self):
+        return Fairness(self.threshold)
+
+    def update(self, y, pred, X=None, groups=None, sensitive=None, **extra):
+        if sensitive is None:
+            raise ValueError("the fairness metric needs the sensitive column (replay --sensitive COL)")
+        y = np.asarray(y) >= 0.5
+        yhat = np.asarray(pred) >= self.threshold
+        sens = np.asarray(sensitive)
+        keys = [v.item() if isinstance(v, np.generic) else v for v in sens.tolist()]
+        index = {v: i for i, v in enumerate(self.values_)}
+        new = [v for v in dict.fromkeys(keys) if v not in index]
+        if new:
+            self.values_ = [*self.values_, *new]
+            index = {v: i for i, v in enumerate(self.values_)}
+            self.counts_ = np.vstack([self.counts_, np.zeros((len(new), 7), dtype=np.int64)])
+        g = np.fromiter((index[v] for v in keys), dtype=np.int64, count=len(keys))
+        cols = [np.ones_like(y), yhat, yhat == y, y, yhat & y, ~y, yhat & ~y]
+        counts = self.counts_.copy()
+        for c, v in enumerate(cols):
+            counts[:, c] += np.bincount(g, weights=v.astype(np.int64), minlength=len(self.values_)).astype(np.int64)
+        self.counts_ = counts
+
+    @staticmethod
+    def _gap(num, den):
+        ok = den > 0
+        if ok.sum() < 2:
+            return 0.0
+        r = num[ok] / den[ok]
+        return float(r.max() - r.min())
+
+    def get(self):
+        c = self.counts_
+        if len(c) == 0:
+            return {"dp_gap": 0.0, "tpr_gap": 0.0, "fpr_gap": 0.0, "eo_gap": 0.0}
+        dp = self._gap(c[:, 1], c[:, 0])
+        tpr = self._gap(c[:, 4], c[:, 3])
+        fpr = self._gap(c[:, 6], c[:, 5])
+        out = {"dp_gap": dp, "tpr_gap": tpr, "fpr_gap": fpr, "eo_gap": max(tpr, fpr)}
+        for v, row in zip(self.values_, c, strict=True):
+            if row[0]:
+                out[f"accuracy[{self.name}={v}]"] = float(row[2] / row[0])
+        return out
+
+    def state_dict(self):
+        return {"values_": list(self.values_), "counts_": self.counts_.copy()}
+
+
 def make_metric(spec: str, *, task: str = "regression", group_names=(), radius=None) -> list[Metric]:
     """Metrics from a short name (used by the CLI).
 
@@ -297,20 +373,25 @@ def make_metric(spec: str, *, task: str = "regression", group_names=(), radius=N
         base = Accuracy()
     elif spec == "regret":
         base = Regret(loss, radius=radius)
+    elif spec == "fairness":
+        return [Fairness()]
     elif spec in _LOSSES:
         base = CumulativeLoss(spec)
     else:
-        raise ValueError(f"unknown metric {spec!r}; expected loss, accuracy, regret or one of {_LOSSES}")
+        raise ValueError(f"unknown metric {spec!r}; expected loss, accuracy, regret, fairness or one of {_LOSSES}")
     out = [base]
     if group_names:
         out.append(Grouped(base.fresh(), group_names))
     return out
 
 
-def default_metrics(task: str, group_names=()) -> list[Metric]:
-    """Loss (+ accuracy for classification), overall and per group."""
+def default_metrics(task: str, group_names=(), sensitive: bool = False) -> list[Metric]:
+    """Loss (+ accuracy for classification), overall and per group; fairness gaps when the
+    stream has a sensitive column and the task is classification."""
     specs = ["loss", "accuracy"] if task == "classification" else ["loss"]
     out: list[Metric] = []
     for s in specs:
         out += make_metric(s, task=task, group_names=group_names)
+    if sensitive and task == "classification":
+        out.append(Fairness())
     return out

@@ -72,3 +72,26 @@ def test_grouped_equals_masked_metrics():
     for j, name in enumerate("abc"):
         m = G[:, j]
         assert out[f"regret[{name}]"] == pytest.approx(_brute_regret_squared(X[m], y[m], p[m], True), rel=1e-9)
+
+
+def test_fairness_gaps_match_brute_force():
+    from onlinekit.metrics import Fairness
+
+    rng = np.random.default_rng(5)
+    y = (rng.random(500) < 0.4).astype(float)
+    p = rng.random(500)
+    a = rng.choice(np.array(["f", "m", "x"], dtype=object), 500)
+    m = Fairness()
+    for lo in range(0, 500, 77):
+        m.update(y[lo:lo + 77], p[lo:lo + 77], sensitive=a[lo:lo + 77])
+    r = m.get()
+    yh = p >= 0.5
+    rates = {k: [] for k in ("dp", "tpr", "fpr")}
+    for g in ("f", "m", "x"):
+        s = a == g
+        rates["dp"].append(yh[s].mean())
+        rates["tpr"].append(yh[s & (y == 1)].mean())
+        rates["fpr"].append(yh[s & (y == 0)].mean())
+    for k in rates:
+        assert r[f"{k}_gap"] == pytest.approx(max(rates[k]) - min(rates[k]), abs=1e-12)
+    assert r["accuracy[fairness=m]"] == pytest.approx(((p >= 0.5) == (y == 1))[a == "m"].mean())
