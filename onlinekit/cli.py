@@ -1,6 +1,6 @@
 """The ``onlinekit`` command line (click). No algorithm logic lives here.
 
-Commands: ``replay``, ``experiment``, ``learners``, ``streams``. User errors (unknown
+Commands: ``replay``, ``experiment``, ``learners``, ``streams``, ``serve``, ``consume``. User errors (unknown
 learner, missing column, malformed file, bad parameter) print one line and exit with status
 2; ``--debug`` shows the traceback instead.
 """
@@ -239,6 +239,12 @@ def streams():
     click.echo("river datasets (river:NAME):")
     for name, desc in list_river_datasets().items():
         click.echo(f"  {name:<14} {desc}")
+
+
+from onlinekit.serve.server_cli import consume, serve  # noqa: E402  (click commands; light imports)
+
+main.add_command(serve)
+main.add_command(consume)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,37 @@
+"""Serving a learner: durable event log, snapshots, HTTP app, Redis stream consumer.
+
+Install with ``pip install onlinekit[serve]`` (HTTP) and ``onlinekit[redis]`` (stream source).
+Names are imported lazily: ``import onlinekit.serve`` pulls in neither starlette nor redis.
+
+* :class:`LearnerService` -- the learner host (log, snapshots, recovery, idempotency);
+* :func:`create_app` -- the Starlette ASGI app around a service;
+* :class:`EventLog`, :class:`SnapshotStore`, :class:`Metrics`;
+* :class:`RedisConsumer` -- a Redis stream consumer group feeding a service.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "LearnerService": "onlinekit.serve.service",
+    "Request": "onlinekit.serve.service",
+    "Outcome": "onlinekit.serve.service",
+    "create_app": "onlinekit.serve.app",
+    "EventLog": "onlinekit.serve.log",
+    "SnapshotStore": "onlinekit.serve.snapshots",
+    "Metrics": "onlinekit.serve.metrics",
+    "RedisConsumer": "onlinekit.serve.consumer",
+    "Limits": "onlinekit.serve._schema",
+    "RequestError": "onlinekit.serve._schema",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'onlinekit.serve' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,234 @@
+"""Strict parsing and validation of service requests (JSON in, normalised events out).
+
+Every check raises :class:`RequestError` with an HTTP status and the field at fault; nothing
+is coerced silently (booleans are not numbers, ``NaN``/``Infinity`` literals and numbers that
+overflow to infinity are refused, duplicate object keys are refused).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RequestError", "Limits", "parse_json", "validate_event", "validate_batch", "fingerprint", "encode_events", "to_jsonable",
+           "OPS", "OPS_BY_KIND"]
+
+#: operations that change state (logged) and those that only read
+OPS = ("learn", "act", "feedback", "release")
+READ_OPS = ("predict",)
+OPS_BY_KIND = {
+    "supervised": ("learn", "predict"),
+    "decision": ("act", "feedback"),
+    "release": ("release",),
+}
+_MAX_INT = 2**53
+_MAX_DEPTH = 32
+
+
+class RequestError(Exception):
+    """A refused request: HTTP ``status``, the ``field`` at fault and a message."""
+
+    def __init__(self, status: int, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict:
+        out = {"status": self.status, "message": self.message}
+        if self.field is not None:
+            out["field"] = self.field
+        return out
+
+
+class Limits:
+    """Size limits of one service: body bytes, events per batch, features per event, key length."""
+
+    def __init__(self, max_body: int = 1 << 20, max_batch: int = 1000, max_features: int = 10_000,
+                 max_key: int = 200):
+        self.max_body = int(max_body)
+        self.max_batch = int(max_batch)
+        self.max_features = int(max_features)
+        self.max_key = int(max_key)
+
+
+def _refuse_constant(name: str):
+    raise RequestError(400, f"non-finite number {name} is not allowed", "body")
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise RequestError(400, f"duplicate key {k!r}", "body")
+        out[k] = v
+    return out
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse a request body strictly; 400 naming ``body`` on any problem."""
+    if not raw:
+        raise RequestError(400, "empty body; expected a JSON object", "body")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestError(400, "body is not UTF-8", "body") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+    except RequestError:
+        raise
+    except RecursionError:
+        raise RequestError(400, "JSON nested too deeply", "body") from None
+    except ValueError as exc:
+        raise RequestError(400, f"malformed JSON: {exc}", "body") from None
+
+
+def _number(v: Any, field: str) -> float | int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise RequestError(422, f"expected a number, got {_tname(v)}", field)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise RequestError(422, "number is not finite", field)
+    elif abs(v) > _MAX_INT:
+        raise RequestError(422, f"integer out of range (|v| <= 2**53), got {v}", field)
+    return v
+
+
+def _tname(v: Any) -> str:
+    return "null" if v is None else {dict: "object", list: "array", str: "string", bool: "boolean"}.get(type(v), type(v).__name__)
+
+
+def _json_value(v: Any, field: str, depth: int = 0) -> Any:
+    """Any JSON value whose numbers are finite and in range."""
+    if depth > _MAX_DEPTH:
+        raise RequestError(422, "value nested too deeply", field)
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, (int, float)):
+        return _number(v, field)
+    if isinstance(v, list):
+        return [_json_value(x, f"{field}[{i}]", depth + 1) for i, x in enumerate(v)]
+    if isinstance(v, dict):
+        return {k: _json_value(x, f"{field}[{k!r}]", depth + 1) for k, x in v.items()}
+    raise RequestError(422, f"unsupported value {_tname(v)}", field)  # pragma: no cover
+
+
+def _features(v: Any, field: str, limits: Limits) -> Any:
+    if isinstance(v, dict):
+        if len(v) > limits.max_features:
+            raise RequestError(413, f"too many features ({len(v)} > {limits.max_features})", field)
+        for k, x in v.items():
+            _number(x, f"{field}[{k!r}]")
+        return v
+    if isinstance(v, list):
+        if len(v) > limits.max_features:
+            raise RequestError(413, f"too many features ({len(v)} > {limits.max_features})", field)
+        for i, x in enumerate(v):
+            _number(x, f"{field}[{i}]")
+        return v
+    raise RequestError(422, f"expected an object of numbers or an array of numbers, got {_tname(v)}", field)
+
+
+_FIELDS = {
+    "learn": ({"x", "y"}, {"groups", "sensitive"}),
+    "predict": ({"x"}, set()),
+    "act": (set(), {"obs"}),
+    "feedback": ({"action", "feedback"}, {"obs"}),
+    "release": ({"x"}, set()),
+}
+
+
+def validate_event(op: str, ev: Any, limits: Limits, prefix: str = "") -> dict:
+    """Check one event of operation ``op``; returns it normalised (a new dict)."""
+    if not isinstance(ev, dict):
+        raise RequestError(422, f"expected a JSON object, got {_tname(ev)}", prefix.rstrip(".") or "body")
+    required, optional = _FIELDS[op]
+    for k in ev:
+        if k not in required and k not in optional:
+            raise RequestError(422, f"unknown field (allowed: {', '.join(sorted(required | optional))})", prefix + k)
+    for k in sorted(required):
+        if k not in ev:
+            raise RequestError(422, "missing required field", prefix + k)
+    out: dict = {}
+    if op in ("learn", "predict"):
+        out["x"] = _features(ev["x"], prefix + "x", limits)
+    if op == "learn":
+        y = ev["y"]
+        out["y"] = y if isinstance(y, bool) else _number(y, prefix + "y")
+        if "groups" in ev:
+            g = ev["groups"]
+            if not isinstance(g, list) or not all(isinstance(b, bool) for b in g):
+                raise RequestError(422, "expected an array of booleans", prefix + "groups")
+            out["groups"] = g
+        if "sensitive" in ev:
+            s = ev["sensitive"]
+            if isinstance(s, bool) or not isinstance(s, (int, float, str)):
+                raise RequestError(422, f"expected a number or a string, got {_tname(s)}", prefix + "sensitive")
+            out["sensitive"] = s if isinstance(s, str) else _number(s, prefix + "sensitive")
+    elif op == "act":
+        out["obs"] = _json_value(ev.get("obs"), prefix + "obs")
+    elif op == "feedback":
+        out["obs"] = _json_value(ev.get("obs"), prefix + "obs")
+        out["action"] = _json_value(ev["action"], prefix + "action")
+        out["feedback"] = _json_value(ev["feedback"], prefix + "feedback")
+    elif op == "release":
+        x = ev["x"]
+        if isinstance(x, list):
+            for i, v in enumerate(x):
+                _number(v, f"{prefix}x[{i}]")
+        else:
+            _number(x, prefix + "x")
+        out["x"] = x
+    return out
+
+
+def validate_batch(op: str, doc: Any, limits: Limits) -> list[dict]:
+    """``{"events": [...]}`` -> normalised events (1 to ``limits.max_batch`` of them)."""
+    if not isinstance(doc, dict):
+        raise RequestError(422, f"expected a JSON object, got {_tname(doc)}", "body")
+    extra = set(doc) - {"events"}
+    if extra:
+        raise RequestError(422, "unknown field (allowed: events)", sorted(extra)[0])
+    evs = doc.get("events")
+    if not isinstance(evs, list):
+        raise RequestError(422, "expected an array of events" if "events" in doc else "missing required field", "events")
+    if not evs:
+        raise RequestError(422, "empty batch", "events")
+    if len(evs) > limits.max_batch:
+        raise RequestError(413, f"batch too large ({len(evs)} > {limits.max_batch} events)", "events")
+    return [validate_event(op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
+
+
+def encode_events(events: list[dict]) -> list[str]:
+    """Compact JSON text of each event (what the log stores)."""
+    return [json.dumps(ev, separators=(",", ":"), allow_nan=False) for ev in events]
+
+
+def fingerprint(op: str, texts: list[str]) -> str:
+    """Digest of a request (operation + encoded events), to refuse a reused idempotency key."""
+    h = hashlib.sha256(op.encode())
+    for t in texts:
+        h.update(b"\n")
+        h.update(t.encode())
+    return h.hexdigest()
+
+
+def to_jsonable(v: Any) -> Any:
+    """numpy scalars/arrays, tuples and non-string dict keys -> plain JSON (non-finite -> null)."""
+    if isinstance(v, np.ndarray):
+        return to_jsonable(v.tolist())
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, (list, tuple)):
+        return [to_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k).lower() if isinstance(k, bool) else str(k): to_jsonable(x) for k, x in v.items()}
+    return str(v)

@@ -1,0 +1,283 @@
+"""ASGI app (Starlette) exposing a :class:`~onlinekit.serve.service.LearnerService` as JSON.
+
+Routes (all ``POST`` bodies are JSON objects; batch bodies are ``{"events": [...]}``):
+
+================  =======================================  ==============================
+route             body                                     learner kind
+================  =======================================  ==============================
+``/predict``      ``{"x": {...} | [...]}``                 supervised (read only)
+``/learn``        ``{"x": ..., "y": ..., "groups"?, ...}``  supervised
+``/act``          ``{"obs"?: ...}``                         decision
+``/feedback``     ``{"obs"?, "action", "feedback"}``        decision
+``/release``      ``{"x": number | [numbers]}``             release
+``/<op>/batch``   ``{"events": [...]}``                     as above
+``/snapshot``     (none)                                   any
+``GET /health``   --                                       any (no token needed)
+``GET /metrics``  --                                       any (Prometheus text)
+================  =======================================  ==============================
+
+Write requests may carry an ``Idempotency-Key`` header; a retry with the same key gets the
+stored response (header ``Idempotent-Replayed: true``) and is not applied again. Errors are
+``{"error": {"status", "field", "message"}}`` with a 4xx status naming the field; a refused
+request changes neither the learner nor the log.
+
+Concurrent write requests are grouped: the requests that arrive while a group is being
+committed form the next group, which is logged, applied and committed in one transaction
+(group commit). With ``sync="normal"`` the group runs on the event loop (a commit costs tens of
+microseconds); with ``sync="full"`` it runs in a worker thread so the loop keeps reading
+requests during the fsync (reads then wait for the group in progress: they only ever see
+committed, whole requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import time
+from typing import Any
+
+from onlinekit.serve._schema import (
+    Limits,
+    RequestError,
+    parse_json,
+    validate_batch,
+    validate_event,
+)
+from onlinekit.serve.metrics import Metrics
+from onlinekit.serve.service import LearnerService, Outcome, Request
+
+__all__ = ["create_app"]
+
+_WRITE_OPS = ("learn", "act", "feedback", "release")
+
+
+class _GroupCommitter:
+    """Collects write requests from the event loop and commits them in groups."""
+
+    def __init__(self, service: LearnerService, max_group: int = 512):
+        self.service = service
+        self.max_group = max_group
+        self._pending: list[tuple[Request, asyncio.Future]] = []
+        self.threaded = service.log.sync == "full"
+        self._running = False
+
+    async def submit(self, req: Request) -> Outcome:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._pending.append((req, fut))
+        if not self._running:
+            self._running = True
+            loop.create_task(self._drain())
+        return await fut
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                await asyncio.sleep(0)  # let requests parsed in this loop iteration join the group
+                group = self._pending[: self.max_group]
+                del self._pending[: self.max_group]
+                reqs = [r for r, _ in group]
+                try:
+                    if self.threaded:  # fsync per commit: keep the loop reading meanwhile
+                        outs = await asyncio.to_thread(self.service.process, reqs)
+                    else:
+                        outs = self.service.process(reqs)
+                except Exception as exc:  # noqa: BLE001 - answer every waiter
+                    for _, fut in group:
+                        if not fut.done():
+                            fut.set_exception(exc)
+                    continue
+                for (_, fut), out in zip(group, outs, strict=True):
+                    if not fut.done():
+                        fut.set_result(out)
+        finally:
+            self._running = False
+
+
+def _json(body: Any, status: int = 200, headers: dict | None = None):
+    from starlette.responses import Response
+
+    return Response(json.dumps(body, allow_nan=False, separators=(",", ":")), status_code=status,
+                    media_type="application/json", headers=headers)
+
+
+def _error(err: RequestError, headers: dict | None = None):
+    return _json({"error": err.to_dict()}, err.status, headers)
+
+
+def create_app(service: LearnerService, *, token: str | None = None, limits: Limits | None = None,
+               metrics: Metrics | None = None, close_service: bool = False, max_group: int = 512):
+    """Build the Starlette application serving ``service``.
+
+    Parameters
+    ----------
+    service
+        The learner host (it keeps running after the app stops unless ``close_service``).
+    token
+        Bearer token required on every route except ``GET /health`` (compared in constant
+        time); ``None`` for no authentication.
+    limits
+        Body size, batch size, features per event and idempotency-key length limits.
+    metrics
+        Shared :class:`~onlinekit.serve.metrics.Metrics` (a new one by default).
+    close_service
+        Close the service (final snapshot) when the app shuts down.
+    max_group
+        Most requests committed in one transaction.
+
+    Returns
+    -------
+    starlette.applications.Starlette
+        The app; ``app.state.service`` and ``app.state.metrics`` are reachable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from starlette.testclient import TestClient
+    >>> from onlinekit.serve import LearnerService, create_app
+    >>> svc = LearnerService(tempfile.mkdtemp(), "ogd", {"lr": 0.1})
+    >>> with TestClient(create_app(svc, close_service=True)) as client:
+    ...     r = client.post("/learn", json={"x": [1.0, 2.0], "y": 3.0})
+    ...     print(r.status_code, r.json())
+    ...     print(client.post("/learn", json={"x": [1.0], "y": "a"}).json()["error"]["field"])
+    200 {'offset': 0, 'count': 1}
+    y
+    """
+    from contextlib import asynccontextmanager
+
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    limits = limits or Limits()
+    metrics = metrics or Metrics()
+    committer = _GroupCommitter(service, max_group=max_group)
+    token_b = token.encode("utf-8") if token is not None else None
+    known_routes = set()
+
+    def _authorized(request) -> RequestError | None:
+        if token_b is None:
+            return None
+        auth = request.headers.get("authorization")
+        if auth is None:
+            return RequestError(401, "missing bearer token", "Authorization")
+        scheme, _, given = auth.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode("utf-8", "replace"), token_b):
+            return RequestError(401, "invalid bearer token", "Authorization")
+        return None
+
+    async def _read_body(request) -> bytes:
+        cl = request.headers.get("content-length")
+        if cl is not None:
+            if not cl.isdigit():
+                raise RequestError(400, "invalid Content-Length", "Content-Length")
+            if int(cl) > limits.max_body:
+                raise RequestError(413, f"body larger than {limits.max_body} bytes", "body")
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limits.max_body:
+                raise RequestError(413, f"body larger than {limits.max_body} bytes", "body")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def endpoint(route: str, fn, *, auth: bool = True):
+        known_routes.add(route)
+
+        async def handler(request):
+            t0 = time.perf_counter()
+            headers = None
+            try:
+                if auth:
+                    err = _authorized(request)
+                    if err is not None:
+                        raise err
+                resp = await fn(request)
+            except RequestError as err:
+                if err.status == 401:
+                    headers = {"WWW-Authenticate": 'Bearer realm="onlinekit"'}
+                resp = _error(err, headers)
+            metrics.observe(route, resp.status_code, time.perf_counter() - t0)
+            return resp
+
+        return handler
+
+    def _idempotency_key(request) -> str | None:
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            return None
+        if not key or len(key) > limits.max_key or not key.isascii() or not key.isprintable():
+            raise RequestError(400, f"must be 1 to {limits.max_key} printable ASCII characters", "Idempotency-Key")
+        return key
+
+    def write_route(op: str, batch: bool):
+        async def fn(request):
+            if op not in service.ops:
+                raise RequestError(404, f"learner {service.name!r} ({service.kind}) has no /{op}", "route")
+            key = _idempotency_key(request)
+            doc = parse_json(await _read_body(request))
+            events = validate_batch(op, doc, limits) if batch else [validate_event(op, doc, limits)]
+            out = await committer.submit(Request(op, events, key=key, batch=batch))
+            return _json(out.body, out.status, {"Idempotent-Replayed": "true"} if out.replayed else None)
+        return fn
+
+    def predict_route(batch: bool):
+        async def fn(request):
+            if "predict" not in service.ops:
+                raise RequestError(404, f"learner {service.name!r} ({service.kind}) has no /predict", "route")
+            doc = parse_json(await _read_body(request))
+            events = validate_batch("predict", doc, limits) if batch else [validate_event("predict", doc, limits)]
+            res = service.predict([e["x"] for e in events])
+            return _json({"results": res} if batch else res[0])
+        return fn
+
+    async def health(request):
+        return _json(service.health())
+
+    async def metrics_route(request):
+        return Response(metrics.render(service), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    async def snapshot(request):
+        off = await asyncio.to_thread(service.snapshot)
+        return _json({"offset": off})
+
+    routes = [
+        Route("/health", endpoint("/health", health, auth=False), methods=["GET"]),
+        Route("/metrics", endpoint("/metrics", metrics_route), methods=["GET"]),
+        Route("/snapshot", endpoint("/snapshot", snapshot), methods=["POST"]),
+        Route("/predict", endpoint("/predict", predict_route(False)), methods=["POST"]),
+        Route("/predict/batch", endpoint("/predict/batch", predict_route(True)), methods=["POST"]),
+    ]
+    for op in _WRITE_OPS:
+        routes.append(Route(f"/{op}", endpoint(f"/{op}", write_route(op, False)), methods=["POST"]))
+        routes.append(Route(f"/{op}/batch", endpoint(f"/{op}/batch", write_route(op, True)), methods=["POST"]))
+
+    async def http_error(request, exc: HTTPException):
+        # unknown routes (404) and wrong methods (405): JSON like every other error
+        t0 = time.perf_counter()
+        path = request.url.path
+        if exc.status_code == 404:
+            err = RequestError(404, f"no route {path!r}", "route")
+        elif exc.status_code == 405:
+            err = RequestError(405, f"method {request.method} not allowed on {path}", "method")
+        else:
+            err = RequestError(exc.status_code, str(exc.detail), None)
+        resp = _error(err, getattr(exc, "headers", None))
+        metrics.observe(path if path in known_routes else "other", resp.status_code, time.perf_counter() - t0)
+        return resp
+
+    @asynccontextmanager
+    async def lifespan(app):
+        try:
+            yield
+        finally:
+            if close_service:
+                await asyncio.to_thread(service.close)
+
+    app = Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error}, lifespan=lifespan)
+    app.state.service = service
+    app.state.metrics = metrics
+    return app

@@ -1,0 +1,249 @@
+"""Durable event log: SQLite in WAL mode, monotonically increasing offsets, idempotency keys.
+
+The log is the source of truth of a served learner: the learner's state is always the result
+of applying the logged events, in offset order, to a fresh learner (or to a snapshot taken at
+some offset). Rows are written inside a transaction that the caller commits *before* it
+acknowledges the events, so an acknowledged event is never lost by a process crash.
+
+Two tables:
+
+* ``events(offset INTEGER PRIMARY KEY, op TEXT, body TEXT)`` -- ``body`` is the normalised
+  event as JSON; offsets start at 0 and grow by one per event;
+* ``requests(key TEXT PRIMARY KEY, fingerprint TEXT, offset INTEGER, response TEXT)`` -- one
+  row per request that carried an idempotency key, holding the response that was sent, so a
+  retried key is answered from here and never applied twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["EventLog", "SYNC_MODES"]
+
+#: ``synchronous`` pragma per mode. ``normal``: in WAL mode a commit survives a crash of the
+#: process (``kill -9``) but the last commits may be lost on power failure or an OS crash;
+#: ``full``: every commit is fsynced (also survives power loss; costs one fsync per commit,
+#: which the service amortises by committing concurrent requests together).
+SYNC_MODES = {"normal": "NORMAL", "full": "FULL"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    offset INTEGER PRIMARY KEY,
+    op TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS requests (
+    key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    response TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class EventLog:
+    """Append-only event log in one SQLite file (WAL mode).
+
+    Writes happen between :meth:`begin` and :meth:`commit` (or :meth:`rollback`); the object is
+    meant to be used by one writer at a time (the service holds a lock around it). Offsets are
+    assigned by :meth:`append` and are contiguous in the committed log.
+
+    Parameters
+    ----------
+    path
+        The database file (created with its directory if missing).
+    sync
+        ``"normal"`` (default) or ``"full"``; see :data:`SYNC_MODES`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> log = EventLog(pathlib.Path(tempfile.mkdtemp()) / "events.db")
+    >>> log.begin()
+    >>> log.append("learn", {"x": [1.0], "y": 2.0}), log.append("learn", {"x": [0.5], "y": 1.0})
+    (0, 1)
+    >>> log.commit()
+    >>> log.next_offset, [(o, op, b["y"]) for o, op, b in log.read(1)]
+    (2, [(1, 'learn', 1.0)])
+    >>> log.close()
+    """
+
+    def __init__(self, path: str | os.PathLike, *, sync: str = "normal"):
+        if sync not in SYNC_MODES:
+            raise ValueError(f"sync must be one of {sorted(SYNC_MODES)}, got {sync!r}")
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.sync = sync
+        self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(f"PRAGMA synchronous={SYNC_MODES[sync]}")
+        self._conn.executescript(_SCHEMA)
+        row = self._conn.execute("SELECT MAX(offset) FROM events").fetchone()
+        base = self._conn.execute("SELECT value FROM meta WHERE name = 'truncated_before'").fetchone()
+        self._next = max(0 if row[0] is None else int(row[0]) + 1, 0 if base is None else int(json.loads(base[0])))
+        self._committed_next = self._next
+        self._in_tx = False
+        self._lock = threading.Lock()  # guards the connection against concurrent readers
+
+    # -- transactions ----------------------------------------------------------------------
+    def begin(self) -> None:
+        """Start a write transaction."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._in_tx = True
+
+    def commit(self) -> None:
+        """Make everything appended since :meth:`begin` durable."""
+        with self._lock:
+            self._conn.execute("COMMIT")
+            self._in_tx = False
+            self._committed_next = self._next
+
+    def rollback(self) -> None:
+        """Forget everything appended since :meth:`begin`."""
+        with self._lock:
+            if self._in_tx:
+                self._conn.execute("ROLLBACK")
+            self._in_tx = False
+            self._next = self._committed_next
+
+    # -- writes ------------------------------------------------------------------------------
+    def append(self, op: str, body: Any) -> int:
+        """Append one event (inside a transaction); returns its offset."""
+        return self.append_texts(op, [json.dumps(body, separators=(",", ":"), allow_nan=False)])
+
+    def append_texts(self, op: str, texts: list[str]) -> int:
+        """Append events already encoded as JSON text, in order; returns the first offset."""
+        first = self._next
+        with self._lock:
+            if len(texts) == 1:
+                self._conn.execute("INSERT INTO events(offset, op, body) VALUES (?, ?, ?)", (first, op, texts[0]))
+            else:
+                self._conn.executemany("INSERT INTO events(offset, op, body) VALUES (?, ?, ?)",
+                                       [(first + i, op, t) for i, t in enumerate(texts)])
+        self._next = first + len(texts)
+        return first
+
+    def discard_from(self, offset: int) -> None:
+        """Remove the uncommitted events at ``offset`` and after (a refused request)."""
+        if offset < self._committed_next:
+            raise ValueError(f"offset {offset} is committed")
+        with self._lock:
+            self._conn.execute("DELETE FROM events WHERE offset >= ?", (int(offset),))
+        self._next = int(offset)
+
+    def remember(self, rows: list[tuple[str, str, int, Any]]) -> None:
+        """Record ``(key, fingerprint, offset, response)`` of keyed requests (inside a transaction)."""
+        with self._lock:
+            self._conn.executemany("INSERT INTO requests(key, fingerprint, offset, response) VALUES (?, ?, ?, ?)",
+                                   [(k, f, o, json.dumps(r, allow_nan=False)) for k, f, o, r in rows])
+
+    def set_meta(self, name: str, value: Any) -> None:
+        """Store a JSON value under ``name`` (committed immediately when outside a transaction)."""
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", (name, json.dumps(value)))
+
+    # -- reads -------------------------------------------------------------------------------
+    def lookup(self, key: str) -> tuple[str, Any] | None:
+        """``(fingerprint, response)`` stored for ``key``, or ``None``."""
+        with self._lock:
+            row = self._conn.execute("SELECT fingerprint, response FROM requests WHERE key = ?", (key,)).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    def lookup_many(self, keys: list[str]) -> dict[str, tuple[str, Any]]:
+        """``{key: (fingerprint, response)}`` for the ``keys`` that are stored."""
+        out: dict[str, tuple[str, Any]] = {}
+        keys = list(dict.fromkeys(keys))
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            marks = ",".join("?" * len(part))
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT key, fingerprint, response FROM requests WHERE key IN ({marks})", part).fetchall()
+            for k, f, r in rows:
+                out[k] = (f, json.loads(r))
+        return out
+
+    def get_meta(self, name: str, default: Any = None) -> Any:
+        """The JSON value stored under ``name``."""
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    @property
+    def next_offset(self) -> int:
+        """Offset the next appended event gets (= number of events logged, uncommitted included)."""
+        return self._next
+
+    @property
+    def committed_offset(self) -> int:
+        """Number of committed events."""
+        return self._committed_next
+
+    def read(self, start: int = 0, stop: int | None = None, chunk: int = 4096) -> Iterator[tuple[int, str, Any]]:
+        """Committed (and own uncommitted) events with ``start <= offset < stop``, in order."""
+        pos = int(start)
+        end = (1 << 62) if stop is None else int(stop)
+        while pos < end:
+            with self._lock:
+                rows = self._conn.execute(
+                    "SELECT offset, op, body FROM events WHERE offset >= ? AND offset < ? ORDER BY offset LIMIT ?",
+                    (pos, end, chunk)).fetchall()
+            if not rows:
+                return
+            for off, op, body in rows:
+                yield int(off), op, json.loads(body)
+            pos = int(rows[-1][0]) + 1
+
+    def count_keys(self) -> int:
+        """Number of remembered idempotency keys."""
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0])
+
+    def forget_keys_before(self, offset: int) -> int:
+        """Drop idempotency keys of requests logged before ``offset`` (outside a transaction).
+
+        A retry of such a request would be applied again; callers keep a window much longer
+        than any client's retry horizon.
+        """
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM requests WHERE offset < ?", (int(offset),))
+        return cur.rowcount
+
+    def first_offset(self) -> int:
+        """Offset of the oldest event still in the log (``next_offset`` when empty)."""
+        with self._lock:
+            row = self._conn.execute("SELECT MIN(offset) FROM events").fetchone()
+        return self._next if row[0] is None else int(row[0])
+
+    def truncate_before(self, offset: int) -> int:
+        """Delete committed events with ``offset`` below ``offset`` (after a snapshot covers them).
+
+        Returns the number of rows deleted. Offsets of later events do not change.
+        """
+        offset = min(int(offset), self._committed_next)
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            cur = self._conn.execute("DELETE FROM events WHERE offset < ?", (offset,))
+            self._conn.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('truncated_before', ?)",
+                               (json.dumps(offset),))
+            self._conn.execute("COMMIT")
+        return cur.rowcount
+
+    def close(self) -> None:
+        """Roll back any open transaction and close the file."""
+        with self._lock:
+            if self._in_tx:
+                self._conn.execute("ROLLBACK")
+                self._in_tx = False
+            self._conn.close()

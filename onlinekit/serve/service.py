@@ -1,0 +1,476 @@
+"""The learner host: one learner, its event log and snapshots, applied in log order.
+
+:class:`LearnerService` is framework-free (no HTTP): the ASGI app, the Redis consumer, an
+embedding application or a test call :meth:`LearnerService.process` with validated requests
+and :meth:`LearnerService.predict` for reads.
+
+Write path, for a group of requests (one SQLite transaction):
+
+1. a request whose idempotency key is already logged is answered with the stored response
+   (a key reused for a different request gets 409);
+2. each event is appended to the log, then applied to the learner; an event the learner
+   refuses (:class:`~onlinekit.base.InvalidEvent`) rolls the request back -- its log rows
+   (savepoint) and, for a multi-event request, the learner state (in-memory copy taken before
+   the request) -- and answers 422 naming the field;
+3. the transaction commits, then responses are released. If the commit fails the service
+   rebuilds its learner from disk, so memory never runs ahead of the log.
+
+Recovery (on start, and after an unexpected learner error): newest valid snapshot, then replay
+of every logged event after its offset. The result equals an uninterrupted run over the
+committed log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from onlinekit.base import InvalidEvent, Learner
+from onlinekit.serve._schema import (
+    OPS_BY_KIND,
+    RequestError,
+    encode_events,
+    fingerprint,
+    to_jsonable,
+)
+from onlinekit.serve.log import EventLog
+from onlinekit.serve.snapshots import SnapshotStore
+
+__all__ = ["LearnerService", "Request", "Outcome"]
+
+_logger = logging.getLogger("onlinekit.serve")
+
+
+@dataclass
+class Request:
+    """A validated write request: operation, normalised events, optional idempotency key."""
+
+    op: str
+    events: list[dict]
+    key: str | None = None
+    batch: bool = False  # answer with one result per event (batch routes)
+    texts: list[str] | None = None  # the events as JSON text (computed once)
+    fingerprint: str | None = None
+
+    def __post_init__(self):
+        if self.texts is None:
+            self.texts = encode_events(self.events)
+        if self.key is not None and self.fingerprint is None:
+            self.fingerprint = fingerprint(self.op, self.texts)
+
+
+@dataclass
+class Outcome:
+    """What a request got: HTTP-like status, JSON body, whether it was answered from the log."""
+
+    status: int
+    body: dict
+    replayed: bool = False
+    applied: int = 0  # events applied by this request
+
+
+@dataclass
+class _Stats:
+    events: dict = field(default_factory=dict)  # op -> events applied
+    rejected: int = 0
+    replayed: int = 0
+    groups: int = 0
+    recoveries: int = 0
+    snapshots: int = 0
+    snapshot_errors: int = 0
+
+
+class LearnerService:
+    """Host one registered learner with a durable event log and snapshots.
+
+    Parameters
+    ----------
+    state_dir
+        Directory holding ``events.db`` (the log) and ``snapshots/``. Nothing in it is ever
+        unpickled.
+    learner
+        Registered learner name (``onlinekit learners``). May be omitted when ``state_dir``
+        already holds a service; must match it otherwise.
+    params
+        Learner constructor arguments (JSON values).
+    snapshot_every
+        Write a snapshot after this many logged events (``0``: only on request / shutdown).
+    sync
+        Log durability: ``"normal"`` (survives process crashes) or ``"full"`` (fsync per
+        commit; also survives power loss).
+    keep_snapshots
+        Snapshots kept on disk.
+    key_retention
+        Forget idempotency keys of requests older than this many events (checked at each
+        snapshot); ``None`` keeps them all. A key retried after that is applied again.
+
+    Attributes
+    ----------
+    learner : Learner
+        The live learner (read it under :attr:`lock`).
+    kind : str
+        ``supervised``, ``decision`` or ``release``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from onlinekit.serve.service import LearnerService, Request
+    >>> d = tempfile.mkdtemp()
+    >>> svc = LearnerService(d, "ogd", {"lr": 0.1})
+    >>> out = svc.process([Request("learn", [{"x": {"a": 1.0}, "y": 2.0}], key="k1")])
+    >>> out[0].status, out[0].body
+    (200, {'offset': 0, 'count': 1})
+    >>> svc.process([Request("learn", [{"x": {"a": 1.0}, "y": 2.0}], key="k1")])[0].replayed
+    True
+    >>> round(svc.predict([{"a": 1.0}])[0]["prediction"], 3)
+    0.4
+    >>> svc.close()
+    >>> svc2 = LearnerService(d)          # restart: snapshot + log replay
+    >>> svc2.offset, round(svc2.predict([{"a": 1.0}])[0]["prediction"], 3)
+    (1, 0.4)
+    >>> svc2.close()
+    """
+
+    def __init__(self, state_dir, learner: str | None = None, params: dict | None = None, *,
+                 snapshot_every: int = 10_000, sync: str = "normal", keep_snapshots: int = 2,
+                 key_retention: int | None = None):
+        from onlinekit.registry import learners as registry
+
+        if snapshot_every < 0:
+            raise ValueError(f"snapshot_every must be >= 0, got {snapshot_every}")
+        if key_retention is not None and key_retention < 1:
+            raise ValueError(f"key_retention must be None or >= 1, got {key_retention}")
+        if keep_snapshots < 1:
+            raise ValueError(f"keep_snapshots must be >= 1, got {keep_snapshots}")
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._lockfile = _lock_dir(self.state_dir)
+        try:
+            self.log = EventLog(self.state_dir / "events.db", sync=sync)
+        except BaseException:
+            self._lockfile.close()
+            raise
+        try:
+            stored = self.log.get_meta("service")
+            if stored is None:
+                if learner is None:
+                    raise ValueError(f"{self.state_dir} holds no service yet; say which learner to serve")
+                stored = {"learner": learner, "params": dict(params or {})}
+            elif learner is not None and (learner != stored["learner"]
+                                          or (params is not None and dict(params) != stored["params"])):
+                raise ValueError(
+                    f"{self.state_dir} serves learner {stored['learner']!r} with params {stored['params']}; "
+                    f"refusing to start {learner!r} with params {dict(params or {})} on it (use a new --state directory)")
+            reg = registry()
+            if stored["learner"] not in reg:
+                raise KeyError(f"unknown learner {stored['learner']!r}; known: {', '.join(reg)}")
+            info = reg[stored["learner"]]
+            if info.kind not in OPS_BY_KIND:
+                raise ValueError(f"learner {info.name!r} is of kind {info.kind!r}; the service hosts "
+                                 f"{', '.join(OPS_BY_KIND)} learners")
+            self.name = info.name
+            self.kind = info.kind
+            self.params = stored["params"]
+            self._cls = info.load()
+            self._template = self._cls(**self.params)  # validates params before anything is written
+            self.log.set_meta("service", stored)
+        except BaseException:
+            self.log.close()
+            self._lockfile.close()
+            raise
+        self.ops = OPS_BY_KIND[self.kind]
+        self.snapshots = SnapshotStore(self.state_dir / "snapshots", keep=keep_snapshots)
+        self.snapshot_every = int(snapshot_every)
+        self.key_retention = key_retention
+        self.lock = threading.RLock()
+        self.stats = _Stats()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onlinekit-snapshot")
+        self._closed = False
+        self.learner: Learner
+        self.snapshot_offset = 0
+        try:
+            with self.lock:
+                self._recover()
+        except BaseException:
+            self._writer.shutdown(wait=False)
+            self.log.close()
+            self._lockfile.close()
+            raise
+
+    # -- recovery -----------------------------------------------------------------------------
+    def _fresh(self) -> Learner:
+        return self._template.clone()
+
+    def _recover(self) -> None:
+        """Newest valid snapshot + replay of the committed log after it."""
+        t0 = time.perf_counter()
+        end = self.log.committed_offset
+        snap = self.snapshots.load_newest(max_offset=end)
+        for path, why in self.snapshots.skipped:
+            _logger.warning("skipping snapshot %s: %s", path, why)
+        if snap is not None and (type(snap.learner) is not self._cls
+                                 or repr(snap.learner.get_params()) != repr(self._template.get_params())):
+            raise ValueError(f"snapshot {snap.path} holds {snap.learner!r}, not {self._template!r}")
+        learner = snap.learner if snap is not None else self._fresh()
+        start = snap.offset if snap is not None else 0
+        first = self.log.first_offset()
+        if first > start:
+            raise ValueError(f"the log starts at offset {first} but the newest valid snapshot covers only {start} "
+                             "events; cannot rebuild the state")
+        n = 0
+        for off, op, body in self.log.read(start, end):
+            try:
+                self._apply(learner, op, body)
+            except Exception as exc:
+                raise RuntimeError(f"replay of logged event {off} ({op}) failed: {exc}") from exc
+            n += 1
+        self.learner = learner
+        self.snapshot_offset = start
+        self._since_snapshot = end - start
+        self.stats.recoveries += 1
+        _logger.info("recovered %s at offset %d (snapshot %d + %d replayed) in %.3f s",
+                     self.name, end, start, n, time.perf_counter() - t0)
+
+    # -- applying events -------------------------------------------------------------------------
+    @staticmethod
+    def _apply(learner: Learner, op: str, ev: dict) -> Any:
+        if op == "learn":
+            x = ev["x"]
+            if isinstance(x, list):
+                x = np.asarray(x, dtype=np.float64)
+            kw = {}
+            if "groups" in ev:
+                kw["groups"] = np.asarray(ev["groups"], dtype=bool)
+            if "sensitive" in ev:
+                kw["sensitive"] = ev["sensitive"]
+            learner.learn_one(x, ev["y"], **kw)
+            return None
+        if op == "act":
+            return learner.act(ev.get("obs"))
+        if op == "feedback":
+            learner.update(ev.get("obs"), ev["action"], ev["feedback"])
+            return None
+        if op == "release":
+            return learner.release(ev["x"])
+        raise ValueError(f"unknown operation {op!r}")  # pragma: no cover - validated upstream
+
+    def _response(self, req: Request, first: int, results: list) -> dict:
+        n = len(req.events)
+        if req.op in ("learn", "feedback"):
+            return {"offset": first, "count": n}
+        name = "action" if req.op == "act" else "estimate"
+        if req.batch:
+            return {"offset": first, "count": n, "results": [{name: to_jsonable(r)} for r in results]}
+        return {"offset": first, name: to_jsonable(results[0])}
+
+    def _process_one(self, req: Request, known: dict, remember: list) -> Outcome:
+        if req.op not in self.ops:
+            return Outcome(404, {"error": RequestError(404, f"learner kind {self.kind!r} has no {req.op!r}",
+                                                       "route").to_dict()})
+        log = self.log
+        if req.key is not None:
+            hit = known.get(req.key)
+            if hit is not None:
+                fp, resp = hit
+                if fp != req.fingerprint:
+                    err = RequestError(409, "idempotency key already used for a different request", "Idempotency-Key")
+                    return Outcome(409, {"error": err.to_dict()})
+                self.stats.replayed += 1
+                return Outcome(200, resp, replayed=True)
+        backup = self.learner.state_dict() if len(req.events) > 1 else None
+        first = log.append_texts(req.op, req.texts)  # logged (uncommitted) before it is applied
+        results = []
+        i = 0
+        try:
+            for i, ev in enumerate(req.events):  # noqa: B007 - i names the refused event below
+                results.append(self._apply(self.learner, req.op, ev))
+        except InvalidEvent as exc:
+            log.discard_from(first)
+            if i > 0:
+                self.learner.load_state_dict(backup)
+            self.stats.rejected += 1
+            fld = exc.field or "event"
+            if req.batch:
+                fld = f"events[{i}].{fld}"
+            return Outcome(422, {"error": RequestError(422, exc.message, fld).to_dict()})
+        except Exception as exc:  # a learner error outside its contract: state may be torn
+            log.discard_from(first)
+            self.stats.rejected += 1
+            if backup is None:
+                raise _Torn(exc) from exc
+            self.learner.load_state_dict(backup)
+            msg = f"{type(exc).__name__}: {exc}"
+            return Outcome(422, {"error": RequestError(422, msg, f"events[{i}]" if req.batch else "event").to_dict()})
+        body = self._response(req, first, results)
+        if req.key is not None:
+            known[req.key] = (req.fingerprint, body)
+            remember.append((req.key, req.fingerprint, first, body))
+        self.stats.events[req.op] = self.stats.events.get(req.op, 0) + len(req.events)
+        return Outcome(200, body, applied=len(req.events))
+
+    def process(self, requests: list[Request]) -> list[Outcome]:
+        """Log, apply and commit a group of requests in order; one outcome per request.
+
+        Thread-safe. Outcomes with status 200 are durable (committed) when this returns.
+        """
+        outs: list[Outcome] = []
+        with self.lock:
+            if self._closed:
+                raise RuntimeError("service is closed")
+            pending = list(requests)
+            recovered_at = 0
+            while pending:
+                done_before = len(outs)
+                remember: list = []
+                try:
+                    self.log.begin()
+                    keys = [r.key for r in pending if r.key is not None]
+                    known = self.log.lookup_many(keys) if keys else {}
+                    while pending:
+                        req = pending[0]
+                        try:
+                            outs.append(self._process_one(req, known, remember))
+                        except _Torn as torn:
+                            # keep what is good, rebuild the learner from disk, go on
+                            if remember:
+                                self.log.remember(remember)
+                            self.log.commit()
+                            self._recover()
+                            recovered_at = len(outs) + 1
+                            exc = torn.__cause__
+                            err = RequestError(422, f"{type(exc).__name__}: {exc}", "event")
+                            outs.append(Outcome(422, {"error": err.to_dict()}))
+                            pending.pop(0)
+                            break
+                        pending.pop(0)
+                    else:
+                        if remember:
+                            self.log.remember(remember)
+                        self.log.commit()
+                except Exception:
+                    # the commit (or the log) failed: nothing of this group since the last
+                    # commit is durable, so the in-memory learner must not keep it either
+                    _logger.exception("event log write failed; rebuilding the learner from disk")
+                    try:
+                        self.log.rollback()
+                    except Exception:  # noqa: BLE001 - the connection may be unusable
+                        _logger.exception("rollback failed")
+                    self._recover()
+                    err = RequestError(503, "event log write failed; request not applied", None)
+                    for j in range(done_before, len(outs)):
+                        if outs[j].status == 200:  # replays too: they may refer to this group
+                            outs[j] = Outcome(503, {"error": err.to_dict()})
+                    outs += [Outcome(503, {"error": err.to_dict()}) for _ in pending]
+                    pending = []
+            self.stats.groups += 1
+            self._since_snapshot += sum(o.applied for o in outs[recovered_at:] if o.status == 200)
+            if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
+                self._schedule_snapshot()
+        return outs
+
+    # -- reads ----------------------------------------------------------------------------------
+    def predict(self, xs: list) -> list[dict]:
+        """Predictions of the current state (supervised learners); a consistent read."""
+        if "predict" not in self.ops:
+            raise RequestError(404, f"learner kind {self.kind!r} has no 'predict'", "route")
+        out = []
+        with self.lock:
+            learner = self.learner
+            proba = getattr(learner, "predict_proba_one", None)
+            for x in xs:
+                xv = np.asarray(x, dtype=np.float64) if isinstance(x, list) else x
+                try:
+                    r = {"prediction": to_jsonable(learner.predict_one(xv))}
+                    if proba is not None:
+                        r["proba"] = to_jsonable(proba(xv))
+                except InvalidEvent as exc:
+                    raise RequestError(422, exc.message, exc.field or "x") from None
+                out.append(r)
+        return out
+
+    @property
+    def offset(self) -> int:
+        """Number of committed events (the offset the next event gets)."""
+        return self.log.committed_offset
+
+    def state_bytes(self) -> bytes:
+        """The learner as ``state_to_bytes`` archive (a consistent copy)."""
+        with self.lock:
+            return SnapshotStore.encode(self.learner, self.offset)[1]
+
+    # -- snapshots ------------------------------------------------------------------------------
+    def _schedule_snapshot(self) -> None:
+        if self.key_retention is not None and self.offset > self.key_retention:
+            self.log.forget_keys_before(self.offset - self.key_retention)
+        enc = SnapshotStore.encode(self.learner, self.offset)
+        self._since_snapshot = 0
+        self._writer.submit(self._write_snapshot, enc)
+
+    def _write_snapshot(self, enc) -> None:
+        try:
+            self.snapshots.write(enc)
+            self.snapshot_offset = enc[0]
+            self.stats.snapshots += 1
+        except Exception:  # noqa: BLE001 - a failed snapshot is retried at the next one
+            self.stats.snapshot_errors += 1
+            _logger.exception("snapshot at offset %d failed", enc[0])
+
+    def snapshot(self) -> int:
+        """Write a snapshot now (blocking); returns the offset it covers."""
+        with self.lock:
+            enc = SnapshotStore.encode(self.learner, self.offset)
+            self._since_snapshot = 0
+        self._writer.submit(self._write_snapshot, enc).result()
+        return enc[0]
+
+    def health(self) -> dict:
+        """Learner name, kind and offsets."""
+        return {"status": "ok", "learner": self.name, "kind": self.kind, "offset": self.offset,
+                "snapshot_offset": self.snapshot_offset}
+
+    def close(self, *, snapshot: bool = True) -> None:
+        """Write a final snapshot (optional) and close the log."""
+        if self._closed:
+            return
+        if snapshot and self._since_snapshot:
+            self.snapshot()
+        with self.lock:
+            self._closed = True
+            self._writer.shutdown(wait=True)
+            self.log.close()
+            self._lockfile.close()  # releases the directory lock
+
+    def __enter__(self) -> LearnerService:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _lock_dir(state_dir: Path):
+    """Hold an exclusive lock on ``state_dir`` (one process per state directory).
+
+    The OS drops the lock when the process dies, so a crash never leaves it stale.
+    """
+    fh = open(state_dir / "LOCK", "a+b")  # noqa: SIM115 - kept open while the service runs
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no cross-process guard
+        return fh
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise OSError(f"state directory {state_dir} is in use by another process") from None
+    return fh
+
+
+class _Torn(Exception):
+    """A learner raised outside its contract on a single event: rebuild from disk."""
