@@ -20,7 +20,7 @@ import numpy as np
 
 from onlinekit.streams.errors import MissingDataError, StreamError
 
-__all__ = ["load_insurance", "load_adult", "make_groupwise_synthetic", "ADULT_COLUMNS"]
+__all__ = ["load_insurance", "load_adult", "make_groupwise_synthetic"]
 
 _INSURANCE_URL = (
     "https://github.com/stedy/Machine-Learning-with-R-datasets/blob/master/insurance.csv "
@@ -228,7 +228,7 @@ def make_groupwise_synthetic(
     Examples
     --------
     >>> data = make_groupwise_synthetic(n=1000, d=3, seed=0)
-    >>> data["X"].shape, data["groups"].sum(axis=1).max(), sorted(data["labels"])
+    >>> data["X"].shape, int(data["groups"].sum(axis=1).max()), sorted(data["labels"])
     ((1000, 3), 2, ['dperm', 'max', 'mean', 'min'])
     >>> float(data["labels"]["mean"].min()), float(data["labels"]["mean"].max())
     (0.0, 1.0)

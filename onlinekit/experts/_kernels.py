@@ -135,16 +135,24 @@ def _meta_run(L, A, M, use_mix, R, C, tcount, meta, lr, P):
 
 @njit
 def _sm_forecast(Ainv, w, x, u):
-    """Ridge forecast: returns ``(x . w, x . Ainv x)`` and writes ``u = Ainv x``."""
+    """Ridge forecast: returns ``(x . w, x . Ainv x)`` and writes ``u = Ainv x``.
+
+    ``Ainv`` is exactly symmetric, so ``u`` is accumulated row by row (``u += x_b Ainv[b]``),
+    which vectorises and sums each ``u_a`` in the same order as a row-times-vector product.
+    """
     d = x.shape[0]
+    for a in range(d):
+        u[a] = 0.0
+    for b in range(d):
+        xb = x[b]
+        if xb != 0.0:
+            row = Ainv[b]
+            for a in range(d):
+                u[a] += xb * row[a]
     q = 0.0
     p = 0.0
     for a in range(d):
-        s = 0.0
-        for b in range(d):
-            s += Ainv[a, b] * x[b]
-        u[a] = s
-        q += x[a] * s
+        q += x[a] * u[a]
         p += x[a] * w[a]
     return p, q
 
@@ -153,19 +161,23 @@ def _sm_forecast(Ainv, w, x, u):
 def _sm_update(Ainv, w, u, q, p, y):
     """One Sherman-Morrison / recursive-least-squares step from ``_sm_forecast``'s output.
 
-    ``Ainv <- Ainv - u u^T / (1 + q)`` (kept exactly symmetric) and
-    ``w <- w + u (y - p) / (1 + q)``, i.e. ``w = Ainv_new (sum_s y_s x_s)``.
+    ``Ainv <- Ainv - c c^T`` with ``c = u / sqrt(1 + q)`` (so it stays exactly symmetric:
+    ``c_a c_b == c_b c_a``) and ``w <- w + u (y - p) / (1 + q)``, i.e.
+    ``w = Ainv_new (sum_s y_s x_s)``.
     """
     d = u.shape[0]
     inv = 1.0 / (1.0 + q)
     r = (y - p) * inv
+    s = math.sqrt(inv)
     for a in range(d):
         w[a] += u[a] * r
-        ua = u[a] * inv
-        for b in range(a, d):
-            v = Ainv[a, b] - ua * u[b]
-            Ainv[a, b] = v
-            Ainv[b, a] = v
+        u[a] *= s
+    for a in range(d):
+        ca = u[a]
+        if ca != 0.0:
+            row = Ainv[a]
+            for b in range(d):
+                row[b] -= ca * u[b]
 
 
 @njit

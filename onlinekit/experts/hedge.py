@@ -108,12 +108,18 @@ class _SleepingExperts(Learner):
         prediction for a convex loss). Awake experts' regrets move by
         ``loss_learner - loss_e``; sleeping experts are untouched.
         """
-        self.update_many(
-            np.asarray(losses)[None, :] if np.ndim(losses) == 1 else losses,
-            None if awake is None else (np.asarray(awake)[None, :] if np.ndim(awake) == 1 else awake),
-            None if mixture_loss is None else [self._check_mix(mixture_loss)],
-            _single=True,
-        )
+        n = int(self.n_experts)
+        L = np.asarray(losses)
+        if L.ndim != 1:
+            raise InvalidEvent(f"expected {n} losses, got shape {L.shape}", field="losses")
+        A = None
+        if awake is not None:
+            A = np.asarray(awake)
+            if A.ndim != 1:
+                raise InvalidEvent(f"expected a mask of length {n}, got shape {A.shape}", field="awake")
+            A = A[None, :]
+        M = None if mixture_loss is None else [self._check_mix(mixture_loss)]
+        self.update_many(L[None, :], A, M, _single=True)
 
     def update_many(self, losses, awake=None, mixture_loss=None, _single=False) -> np.ndarray:
         """:meth:`update` over the rows of ``losses`` (and of the ``awake`` matrix).
@@ -214,7 +220,7 @@ class Hedge(_SleepingExperts):
     >>> np.round(h.play(), 3)
     array([0.   , 0.982, 0.018])
     >>> np.round(h.play(awake=np.array([True, False, True])), 3)   # expert 1 asleep
-    array([0.   , 0.   , 1.   ])
+    array([0.018, 0.   , 0.982])
 
     Notes
     -----

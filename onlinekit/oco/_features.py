@@ -29,19 +29,30 @@ class FeatureIndex:
         :meth:`add` once the event is accepted.
         """
         if isinstance(x, dict):
-            new = [k for k in x if k not in self._pos]
-            v = np.zeros(len(self.names) + (len(new) if grow else 0))
+            pos = self._pos
+            d = len(self.names)
+            new: list = []
+            vals: list = []
+            slots: list = []
             for k, val in x.items():
-                if not isinstance(val, numbers.Real):
-                    raise InvalidEvent(f"expected a number, got {type(val).__name__}", field=f"x[{k!r}]")
+                t = type(val)
+                if t is not float and t is not int and not isinstance(val, numbers.Real):
+                    raise InvalidEvent(f"expected a number, got {t.__name__}", field=f"x[{k!r}]")
                 fv = float(val)
                 if not math.isfinite(fv):
                     raise InvalidEvent(f"non-finite value {fv!r}", field=f"x[{k!r}]")
-                if k in self._pos:
-                    v[self._pos[k]] = fv
-                elif grow:
-                    v[len(self.names) + new.index(k)] = fv
-            return v, (new if grow else [])
+                j = pos.get(k)
+                if j is None:
+                    if not grow:
+                        continue
+                    j = d + len(new)
+                    new.append(k)
+                slots.append(j)
+                vals.append(fv)
+            v = np.zeros(d + len(new))
+            if slots:
+                v[slots] = vals
+            return v, new
         arr = np.asarray(x)
         if arr.ndim != 1:
             raise InvalidEvent(f"expected a dict or a 1-d array, got shape {arr.shape}", field="x")
