@@ -39,26 +39,120 @@ def _rank_order(w):
 
 
 @njit
+def _prune_dominated(q, w, w_bot, m, keep):
+    """Mark in ``keep`` the candidates (``w > w_bot``) that may appear in the canonical list.
+
+    A candidate ``i`` is dropped when ``m`` other items have ``q >= q_i`` and a smaller rank
+    (larger ``w``, or equal ``w`` and smaller index): swapping ``i`` for one of them that is
+    not in the list cannot lower the value (the tail below ``i`` is worth at most ``w_i``)
+    and makes the list come earlier in the canonical order, so the canonical optimal list
+    never holds ``i``. The dominating sets tried are the top ``m`` candidates for the scores
+    ``q``, ``q sqrt(w - w_bot)``, ``q (w - w_bot)``, ``q (w - w_bot)^2`` and ``w``: every
+    candidate below (``q <= min q``, ``w < min w``) one of those sets is dropped.
+    Returns the number of candidates kept.
+    """
+    n = q.shape[0]
+    n_cand = 0
+    for a in range(n):
+        keep[a] = w[a] > w_bot
+        if keep[a]:
+            n_cand += 1
+    if n_cand <= 4 * m:
+        return n_cand
+    C = 5
+    top_s = np.empty((C, m))
+    top_i = np.empty((C, m), dtype=np.int64)
+    lo = np.zeros(C, dtype=np.int64)
+    sc = np.empty(C)
+    cnt = 0
+    for a in range(n):
+        if not w[a] > w_bot:
+            continue
+        d = w[a] - w_bot
+        sc[0] = q[a]
+        sc[1] = q[a] * math.sqrt(d)
+        sc[2] = q[a] * d
+        sc[3] = sc[2] * d
+        sc[4] = w[a]
+        if cnt < m:
+            for c in range(C):
+                top_s[c, cnt] = sc[c]
+                top_i[c, cnt] = a
+            cnt += 1
+            if cnt == m:
+                for c in range(C):
+                    b = 0
+                    for j in range(1, m):
+                        if top_s[c, j] < top_s[c, b]:
+                            b = j
+                    lo[c] = b
+            continue
+        for c in range(C):
+            if sc[c] > top_s[c, lo[c]]:
+                top_s[c, lo[c]] = sc[c]
+                top_i[c, lo[c]] = a
+                b = 0
+                for j in range(1, m):
+                    if top_s[c, j] < top_s[c, b]:
+                        b = j
+                lo[c] = b
+    q_d = np.full(C, 2.0)
+    w_d = np.full(C, np.inf)
+    for c in range(C):
+        for j in range(m):
+            b = top_i[c, j]
+            if q[b] < q_d[c]:
+                q_d[c] = q[b]
+            if w[b] < w_d[c]:
+                w_d[c] = w[b]
+    for a in range(n):
+        if keep[a]:
+            for c in range(C):
+                if q[a] <= q_d[c] and w[a] < w_d[c]:
+                    keep[a] = False
+                    n_cand -= 1
+                    break
+    return n_cand
+
+
+@njit
+def _candidate_order(q, w, w_bot, m, keep):
+    """Kept candidates sorted by descending ``w`` (ties: item index)."""
+    J = _prune_dominated(q, w, w_bot, m, keep)
+    idx = np.empty(J, dtype=np.int64)
+    neg = np.empty(J)
+    k = 0
+    for a in range(q.shape[0]):
+        if keep[a]:
+            idx[k] = a
+            neg[k] = -w[a]
+            k += 1
+    o = np.argsort(neg, kind="mergesort")
+    return idx[o]
+
+
+@njit
 def _best_perm_into(q, w, w_bot, m, tol, F, out):
     """BestPerm (Du et al. 2024, Alg. 1) on one state; writes the list into ``out``.
 
-    Candidates are the items with ``w > w_bot`` in descending-``w`` order (ties: item index).
+    Candidates are the items with ``w > w_bot`` in descending-``w`` order (ties: item index),
+    less those :func:`_prune_dominated` proves useless (this only shortens the sort).
     ``F[i, k]`` is the best value using candidates ``i..J-1`` and at most ``k`` slots:
     ``F[i, k] = max(F[i+1, k], q_i w_i + (1 - q_i) F[i+1, k-1])``, ``F[J, k] = F[i, 0] = w_bot``.
-    The backtrack takes candidate ``i`` whenever taking it is optimal up to ``tol``, so among
-    optimal lists it returns the one whose inclusion vector over the candidate order is
-    lexicographically largest. With no candidate it returns the single item maximising
-    ``q w + (1 - q) w_bot`` (first in rank order up to ``tol``). ``F`` is a workspace of shape
-    at least ``(N + 1, m + 1)``. Returns ``(value, length)``.
+    The backtrack takes candidate ``i`` whenever that keeps the whole list optimal up to
+    ``tol``, so among optimal lists it returns the one whose inclusion vector over the
+    candidate order is lexicographically largest. With no candidate it returns the single item
+    maximising ``q w + (1 - q) w_bot`` (first in rank order up to ``tol``). ``F`` is a
+    workspace of shape at least ``(N + 1, m + 1)``. Returns ``(value, length)``.
     """
     n = q.shape[0]
-    order = _rank_order(w)
-    J = 0
-    while J < n and w[order[J]] > w_bot:
-        J += 1
+    keep = np.empty(n, dtype=np.bool_)
+    order = _candidate_order(q, w, w_bot, m, keep)
+    J = order.shape[0]
     for k in range(out.shape[0]):
         out[k] = -1
     if J == 0:
+        order = _rank_order(w)
         best = -1
         best_v = 0.0
         for r in range(n):
@@ -82,15 +176,19 @@ def _best_perm_into(q, w, w_bot, m, tol, F, out):
             F[i, k] = take if take > skip else skip
     length = 0
     k = m
+    survive = 1.0
     for i in range(J):
         if k == 0:
             break
         a = order[i]
         take = q[a] * w[a] + (1.0 - q[a]) * F[i + 1, k - 1]
-        if take >= F[i + 1, k] - tol:
+        # compare on the scale of the whole list's value: below an item with q = 1 every
+        # completion is optimal, so the canonical rule keeps taking candidates
+        if survive * (take - F[i + 1, k]) >= -tol:
             out[length] = a
             length += 1
             k -= 1
+            survive *= 1.0 - q[a]
     return F[0, m], length
 
 
@@ -331,9 +429,12 @@ def cvi_plan(rewards, n_q, n_click, n_p, P_cnt, L, scale, bonus, planner, tol,
                 else:
                     qh = n_click[s, a] / n
                     if bonus == BONUS_BERNSTEIN:
-                        b = scale * (2.0 * math.sqrt(qh * (1.0 - qh) * L / n) + 5.0 * L / n)
+                        b = scale * (math.sqrt(2.0 * qh * (1.0 - qh) * L / n) + 3.0 * L / n)
+                        bh = scale * math.sqrt(0.5 * L / n)
+                        if bh < b:
+                            b = bh
                     else:
-                        b = scale * 2.0 * math.sqrt(0.5 * L / n)
+                        b = scale * math.sqrt(0.5 * L / n)
                     if b > 1.0:
                         b = 1.0
                     q_up[a] = qh + b if qh + b < 1.0 else 1.0
@@ -360,10 +461,13 @@ def cvi_plan(rewards, n_q, n_click, n_p, P_cnt, L, scale, bonus, planner, tol,
                             var += p * d * d
                             g = V_up[h + 1, t] - V_lo[h + 1, t]
                             gap2 += p * g * g
-                        b = scale * (2.0 * math.sqrt(var * L / n) + 2.0 * math.sqrt(gap2 * L / n)
-                                     + 5.0 * fut * L / n)
+                        b = scale * (math.sqrt(2.0 * var * L / n) + math.sqrt(gap2 * L / n)
+                                     + 3.0 * fut * L / n)
+                        bh = scale * fut * math.sqrt(0.5 * L / n)
+                        if bh < b:
+                            b = bh
                     else:
-                        b = scale * 2.0 * fut * math.sqrt(0.5 * L / n)
+                        b = scale * fut * math.sqrt(0.5 * L / n)
                     up = mu + b
                     if up > fut:
                         up = fut
@@ -390,12 +494,14 @@ def cvi_plan(rewards, n_q, n_click, n_p, P_cnt, L, scale, bonus, planner, tol,
 
 
 @njit
-def adapt_plan(n_sa, r_sum, r_sq, P_cnt, L, scale, bonus, tol, V_up, best):
+def adapt_plan(n_sa, r_sum, r_sq, n_tr, P_cnt, L, scale, bonus, tol, V_up, best):
     """Optimistic backward pass over atomic list actions; ``best[h, s]`` = chosen action index.
 
-    ``n_sa``, ``r_sum``, ``r_sq``: ``(S, A)``; ``P_cnt``: ``(S, A, S)``; ``V_up``:
-    ``(H + 1, S)``. Unvisited actions get the trivial bound ``H - h``; ties go to the smallest
-    action index.
+    ``n_sa``, ``r_sum``, ``r_sq`` (reward statistics) and ``n_tr`` (observed transitions):
+    ``(S, A)``; ``P_cnt``: ``(S, A, S)``; ``V_up``: ``(H + 1, S)``. The optimistic value of
+    action ``a`` is ``min(r_up + future_up, H - h)`` with ``r_up = min(r_hat + b_r, 1)`` and
+    ``future_up = min(p_hat^T V_up + b_p, H - h - 1)``; unvisited actions get ``H - h``;
+    ties (within ``tol``) go to the smallest action index.
     """
     H = best.shape[0]
     S, A = n_sa.shape
@@ -411,22 +517,39 @@ def adapt_plan(n_sa, r_sum, r_sq, P_cnt, L, scale, bonus, tol, V_up, best):
                     qv = cap
                 else:
                     rm = r_sum[s, a] / n
-                    mu = 0.0
-                    for t in range(S):
-                        mu += P_cnt[s, a, t] / n * V_up[h + 1, t]
                     if bonus == BONUS_BERNSTEIN:
                         rv = r_sq[s, a] / n - rm * rm
                         if rv < 0.0:
                             rv = 0.0
-                        var = 0.0
-                        for t in range(S):
-                            d = V_up[h + 1, t] - mu
-                            var += P_cnt[s, a, t] / n * d * d
-                        b = scale * (2.0 * math.sqrt(rv * L / n) + 2.0 * math.sqrt(var * L / n)
-                                     + 5.0 * cap * L / n)
+                        b = scale * (math.sqrt(2.0 * rv * L / n) + 3.0 * L / n)
+                        bh = scale * math.sqrt(0.5 * L / n)
+                        if bh < b:
+                            b = bh
                     else:
-                        b = scale * 2.0 * cap * math.sqrt(0.5 * L / n)
-                    qv = rm + mu + b
+                        b = scale * math.sqrt(0.5 * L / n)
+                    r_up = rm + b if rm + b < 1.0 else 1.0
+                    nt = n_tr[s, a]
+                    if fut == 0.0:
+                        f_up = 0.0
+                    elif nt <= 0.0:
+                        f_up = fut
+                    else:
+                        mu = 0.0
+                        for t in range(S):
+                            mu += P_cnt[s, a, t] / nt * V_up[h + 1, t]
+                        if bonus == BONUS_BERNSTEIN:
+                            var = 0.0
+                            for t in range(S):
+                                d = V_up[h + 1, t] - mu
+                                var += P_cnt[s, a, t] / nt * d * d
+                            b = scale * (math.sqrt(2.0 * var * L / nt) + 3.0 * fut * L / nt)
+                            bh = scale * fut * math.sqrt(0.5 * L / nt)
+                            if bh < b:
+                                b = bh
+                        else:
+                            b = scale * fut * math.sqrt(0.5 * L / nt)
+                        f_up = mu + b if mu + b < fut else fut
+                    qv = r_up + f_up
                     if qv > cap:
                         qv = cap
                 if qv > bv + tol:

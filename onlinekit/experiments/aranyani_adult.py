@@ -54,7 +54,7 @@ class Config:
     6000
     """
 
-    data_path: str = ""  # "" -> default_adult_path()
+    data: str = ""  # path of adult.data; "" -> default_adult_path()
     lambdas: tuple = (0.0, 0.1, 0.3, 0.5, 1.0, 5.0, 10.0, 100.0)
     n_trees: int = 3
     depth: int = 4
@@ -108,7 +108,7 @@ def run(config: Config, seed: int) -> dict:
     from onlinekit.fair.baselines import prequential_river
     from onlinekit.fair.fairness_metrics import cumulative_fairness
 
-    d = _data(config.data_path or default_adult_path(), config.marital, int(config.n_rows))
+    d = _data(config.data or default_adult_path(), config.marital, int(config.n_rows))
     X, y, a = d.X, d.y, d.sensitive
     n = len(y)
     idx = np.unique(np.linspace(0, n - 1, max(2, config.n_curve_points)).astype(int))

@@ -49,7 +49,7 @@ def adult_results():
         pytest.skip(f"{ADULT} not present")
     from onlinekit.experiments.aranyani_adult import Config, run
 
-    cfg = Config(data_path=str(ADULT), lambdas=(0.0, 0.1, 1.0, 10.0, 100.0), baselines=(), n_seeds=3)
+    cfg = Config(data=str(ADULT), lambdas=(0.0, 0.1, 1.0, 10.0, 100.0), baselines=(), n_seeds=3)
     res = [run(cfg, s) for s in (11, 12, 13)]
     table = {}
     for r in res:
