@@ -4,7 +4,7 @@ Names are imported lazily so ``import onlinekit.bidding`` neither compiles kerne
 imports cvxpy.
 """
 
-import importlib
+from onlinekit._lazy import lazy_exports
 
 _EXPORTS = {
     "SGDUCBBudgeter": "onlinekit.bidding.sgd_ucb",
@@ -18,14 +18,4 @@ _EXPORTS = {
     "roi_only_optimum": "onlinekit.bidding.benchmarks_lp",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'onlinekit.bidding' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

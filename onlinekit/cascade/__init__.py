@@ -3,7 +3,7 @@
 Names are imported lazily so ``import onlinekit.cascade`` does not compile kernels.
 """
 
-import importlib
+from onlinekit._lazy import lazy_exports
 
 _EXPORTS = {
     "best_perm": "onlinekit.cascade.bestperm",
@@ -26,14 +26,4 @@ _EXPORTS = {
     "OPEResult": "onlinekit.cascade.ope",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'onlinekit.cascade' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

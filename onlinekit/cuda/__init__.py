@@ -6,7 +6,7 @@ Batch APIs with ``device="cpu"`` (numba; the reference, always available) or
 lazily, so ``import onlinekit.cuda`` neither compiles kernels nor imports ``numba.cuda``.
 """
 
-import importlib
+from onlinekit._lazy import lazy_exports
 
 _EXPORTS = {
     "cuda_available": "onlinekit.cuda.batch",
@@ -17,14 +17,4 @@ _EXPORTS = {
     "best_perm_many": "onlinekit.cuda.batch",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'onlinekit.cuda' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

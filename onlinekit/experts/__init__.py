@@ -3,7 +3,7 @@
 Names are imported lazily so ``import onlinekit.experts`` does not compile kernels.
 """
 
-import importlib
+from onlinekit._lazy import lazy_exports
 
 _EXPORTS = {
     "Hedge": "onlinekit.experts.hedge",
@@ -12,14 +12,4 @@ _EXPORTS = {
     "GroupwiseRegressor": "onlinekit.experts.groupwise",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'onlinekit.experts' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

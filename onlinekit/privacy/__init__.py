@@ -7,7 +7,7 @@ replacement of one event. The default noise is exact discrete noise from the OS 
 seeded noise (``noise="seeded"``) is for tests and experiments and gives no privacy.
 """
 
-import importlib
+from onlinekit._lazy import lazy_exports
 
 _EXPORTS = {
     "TreeCounter": "onlinekit.privacy.tree",
@@ -20,14 +20,4 @@ _EXPORTS = {
     "check_privacy": "onlinekit.privacy.accounting",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'onlinekit.privacy' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -9,7 +9,7 @@ Names are imported lazily: ``import onlinekit.serve`` pulls in neither starlette
 * :class:`RedisConsumer` -- a Redis stream consumer group feeding a service.
 """
 
-import importlib
+from onlinekit._lazy import lazy_exports
 
 _EXPORTS = {
     "LearnerService": "onlinekit.serve.service",
@@ -24,14 +24,4 @@ _EXPORTS = {
     "RequestError": "onlinekit.serve._schema",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'onlinekit.serve' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -5,38 +5,20 @@ Also runnable on their own: ``python -m onlinekit.serve.server_cli serve --learn
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
-import sys
 from pathlib import Path
 
 import click
 
+from onlinekit._cliutil import USER_ERRORS as _USER_ERRORS
+from onlinekit._cliutil import fail as _fail
+from onlinekit._cliutil import parse_params as _parse_params
+
 __all__ = ["serve", "consume"]
 
-_USER_ERRORS = (ValueError, KeyError, OSError, ImportError, TypeError)
 
 
-def _parse_params(items) -> dict:
-    params = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"parameter {item!r} must look like key=value")
-        try:
-            params[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key] = raw
-    return params
-
-
-def _fail(exc: BaseException, debug: bool) -> None:
-    if debug:
-        raise exc
-    msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-    click.echo(f"error: {msg}", err=True)
-    sys.exit(2)
 
 
 def _read_token(path) -> str | None:

@@ -4,7 +4,7 @@ import pytest
 from onlinekit.base import InvalidEvent
 from onlinekit.engine import replay, simulate
 from onlinekit.metrics import Accuracy, CumulativeLoss, Regret
-from onlinekit.oco import OGD, OGDClassifier
+from onlinekit.oco import OGD
 from onlinekit.streams import ArraySource, Schema, Step, Stream
 from onlinekit.streams.synthetic import LinearRegression
 
@@ -97,16 +97,33 @@ def test_river_model_runs_through_fallback_path():
     assert rep.summary["accuracy"] > 0.8
 
 
-def test_per_event_invalid_event_gets_stream_offset():
-    class Picky(OGDClassifier):
-        def predict_learn_many(self, *a, **k):  # force the per-event path
-            raise AttributeError
+def test_invalid_event_gets_stream_offset_in_both_paths():
+    from onlinekit.base import Learner
+
+    class Picky(Learner):
+        """Per-event only (no predict_learn_many): rejects targets that are not integers."""
+
+        def __init__(self):
+            self.reset()
+
+        def _reset(self):
+            self.n_ = 0
+
+        def predict_one(self, x):
+            return 0.0
+
+        def learn_one(self, x, y, **kw):
+            if y != int(y):
+                raise InvalidEvent("not an integer", field="y")
+            self.n_ += 1
 
     X = np.ones((5, 1))
-    y = np.array([0.0, 1.0, 0.0, 1.0, 0.0])
-    with pytest.raises(InvalidEvent) as ei:
-        replay(OGD(loss="logistic"), (X, np.array([0.0, 1.0, 0.5, 1.0, 0.0])))
-    assert ei.value.offset == 2
+    y = np.array([0.0, 1.0, 0.5, 1.0, 0.0])
+    for learner in (Picky(), OGD(loss="logistic")):
+        st = Stream(ArraySource(X=X, y=y), Schema(target="y"), block_size=2)
+        with pytest.raises(InvalidEvent) as ei:
+            replay(learner, st)
+        assert ei.value.offset == 2
 
 
 class _Bandit:
