@@ -206,7 +206,7 @@ class Schema:
                         col, val = feats[j], arr[i, j]
                     else:
                         col, val = name, arr[i]
-                    msg = f"non-finite value {val!r}"
+                    msg = f"non-finite value {float(val)!r}"
                     if errors == "raise":
                         raise StreamError(f"{chunk.where(i)}, column {col!r}: {msg}")
                     if not bad[i] and on_bad is not None:

@@ -3,9 +3,10 @@
 ``hp`` packs the hyper-parameters ``[lr, schedule, loss, radius, l2, intercept]`` (radius
 ``<= 0`` = no projection) and ``bt = [intercept b, t]`` is the scalar state; both are arrays
 so a per-event call passes five arguments. The per-event kernels and the block kernel share
-:func:`_score` and :func:`_step`, so ``learn_one`` in a loop and ``learn_many`` agree bit for
-bit. Each entry point validates its inputs before touching the state and reports the first
-problem through its return code.
+:func:`_dot`, :func:`_link` and :func:`_step` (scalars passed as values, so the block loop keeps
+them in registers), hence ``learn_one`` in a loop and ``learn_many`` agree bit for bit. Each
+entry point validates its inputs before touching the state and reports the first problem
+through its return code.
 """
 
 from __future__ import annotations
@@ -32,11 +33,8 @@ def _sigmoid(z):
 
 
 @njit
-def _score(x, w, b, hp):
-    """Prediction at ``x``: ``<w, x> + b`` (sigmoid of it for the logistic loss).
-
-    The dot product uses four partial sums combined as ``(s0 + s1) + (s2 + s3)``.
-    """
+def _dot(x, w, b):
+    """``b + <w, x>`` with four partial sums combined as ``(s0 + s1) + (s2 + s3)``."""
     d = x.shape[0]
     d4 = d - d % 4
     s0 = 0.0
@@ -50,45 +48,54 @@ def _score(x, w, b, hp):
         s3 += w[j + 3] * x[j + 3]
     for j in range(d4, d):
         s0 += w[j] * x[j]
-    z = b + ((s0 + s1) + (s2 + s3))
-    if hp[LOSS] == LOSS_LOGISTIC:
-        return _sigmoid(z)
-    return z
+    return b + ((s0 + s1) + (s2 + s3))
 
 
 @njit
-def _step(x, y, p, w, bt, hp):
-    """One update after predicting ``p`` for ``(x, y)``:
-    ``w <- Proj(w (1 - eta l2) - eta (p - y) x)``, ``b <- b - eta (p - y)``."""
-    t = bt[1] + 1.0
-    eta = hp[LR] / math.sqrt(t) if hp[SCHEDULE] == SCHEDULE_SQRT else hp[LR]
+def _link(z, logistic):
+    return _sigmoid(z) if logistic else z
+
+
+@njit
+def _step(x, y, p, w, b, t, lr, sqrt_schedule, l2, intercept, radius):
+    """One update after predicting ``p`` for ``(x, y)``; returns the new ``(b, t)``.
+
+    ``w <- Proj(w (1 - eta l2) - eta (p - y) x)``, ``b <- b - eta (p - y)``.
+    """
+    t = t + 1.0
+    eta = lr / math.sqrt(t) if sqrt_schedule else lr
     a = eta * (p - y)
-    s = 1.0 - eta * hp[L2]
+    s = 1.0 - eta * l2
     d = x.shape[0]
     for j in range(d):
         w[j] = w[j] * s - a * x[j]
-    if hp[INTERCEPT] != 0.0:
-        bt[0] -= a
-    r = hp[RADIUS]
-    if r > 0.0:
+    if intercept:
+        b = b - a
+    if radius > 0.0:
         nrm = 0.0
         for j in range(d):
             nrm += w[j] * w[j]
-        if nrm > r * r:
-            c = r / math.sqrt(nrm)
+        if nrm > radius * radius:
+            c = radius / math.sqrt(nrm)
             for j in range(d):
                 w[j] *= c
-    bt[1] = t
+    return b, t
 
 
 @njit
-def _check_row(x, y, hp):
+def _bad_x(x):
+    """Index of the first non-finite entry of ``x``, or ``OK``."""
     for j in range(x.shape[0]):
         if not math.isfinite(x[j]):
             return j
+    return OK
+
+
+@njit
+def _bad_y(y, logistic):
     if not math.isfinite(y):
         return BAD_Y
-    if hp[LOSS] == LOSS_LOGISTIC and y != 0.0 and y != 1.0:
+    if logistic and y != 0.0 and y != 1.0:
         return BAD_LABEL
     return OK
 
@@ -96,44 +103,61 @@ def _check_row(x, y, hp):
 @njit
 def _learn_one(x, y, w, bt, hp):
     """Validate, then learn one event. Returns ``OK`` or the problem (state untouched)."""
-    code = _check_row(x, y, hp)
+    logistic = hp[LOSS] == LOSS_LOGISTIC
+    code = _bad_x(x)
+    if code == OK:
+        code = _bad_y(y, logistic)
     if code != OK:
         return code
-    p = _score(x, w, bt[0], hp)
-    _step(x, y, p, w, bt, hp)
+    p = _link(_dot(x, w, bt[0]), logistic)
+    b, t = _step(x, y, p, w, bt[0], bt[1], hp[LR], hp[SCHEDULE] == SCHEDULE_SQRT, hp[L2],
+                 hp[INTERCEPT] != 0.0, hp[RADIUS])
+    bt[0] = b
+    bt[1] = t
     return OK
 
 
 @njit
 def _predict_one(x, w, bt, hp):
     """Prediction at ``x``; NaN when ``x`` holds a non-finite value."""
-    for j in range(x.shape[0]):
-        if not math.isfinite(x[j]):
-            return math.nan
-    return _score(x, w, bt[0], hp)
+    if _bad_x(x) != OK:
+        return math.nan
+    return _link(_dot(x, w, bt[0]), hp[LOSS] == LOSS_LOGISTIC)
 
 
 @njit
 def _predict_learn_block(X, y, w, bt, hp, learn, out):
     """Rows in order: ``out[i] = prediction``, then (if ``learn``) the update.
 
-    Validates every row first; returns ``(-1, OK)`` or ``(row, code)`` of the first bad row,
-    in which case nothing was changed.
+    A non-finite feature makes the score non-finite (weights are finite), so features are
+    scanned only when the score is not finite. On the first bad row the kernel stops and
+    returns ``(row, code)`` (else ``(-1, OK)``); callers pass copies of ``w`` and ``bt`` and
+    keep them only on success, so a rejected block changes nothing.
     """
     n = X.shape[0]
-    if learn:
-        for i in range(n):
-            code = _check_row(X[i], y[i], hp)
+    logistic = hp[LOSS] == LOSS_LOGISTIC
+    lr = hp[LR]
+    sqrt_schedule = hp[SCHEDULE] == SCHEDULE_SQRT
+    l2 = hp[L2]
+    intercept = hp[INTERCEPT] != 0.0
+    radius = hp[RADIUS]
+    b = bt[0]
+    t = bt[1]
+    for i in range(n):
+        x = X[i]
+        z = _dot(x, w, b)
+        if not math.isfinite(z):
+            j = _bad_x(x)
+            if j != OK:
+                return i, j
+        if learn:
+            code = _bad_y(y[i], logistic)
             if code != OK:
                 return i, code
-    else:
-        for i in range(n):
-            for j in range(X.shape[1]):
-                if not math.isfinite(X[i, j]):
-                    return i, j
-    for i in range(n):
-        p = _score(X[i], w, bt[0], hp)
+        p = _link(z, logistic)
         out[i] = p
         if learn:
-            _step(X[i], y[i], p, w, bt, hp)
+            b, t = _step(x, y[i], p, w, b, t, lr, sqrt_schedule, l2, intercept, radius)
+    bt[0] = b
+    bt[1] = t
     return -1, OK
