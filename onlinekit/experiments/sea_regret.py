@@ -21,6 +21,11 @@ The paper has no experiments (research notes, section 1.6); the setting is ours
 Rows also give the dynamic regret against ``u_t = Proj(mu_t)`` (the minimiser of ``F_t``).
 The ``linear-*`` regimes use the linear loss ``<xi_t, x>`` on the same streams (convex, not
 strongly convex; best point ``-R S_t / ||S_t||``, dynamic comparator ``-R mu_t / ||mu_t||``).
+The ``logistic-drift`` regime uses :class:`onlinekit.streams.sea.SEALogisticStream`: the
+logistic loss ``log(1 + exp(-y_t <a_t, x>))`` with the rotating features ``a_t`` of the drift
+regime and ``P(y_t = +1) = logistic_q`` (convex, ``||a_t||^2 / 4``-smooth); regret against
+:func:`onlinekit.solvers.logistic` with ``radius = R`` (solved at the curve's points and at
+``T/4``, ``T/2``, ``T``), dynamic comparator the minimiser of ``F_t`` over the ball.
 
 Claims checked (:func:`claims`): (a) with ``sigma = Sigma = 0`` (a fixed loss) optimistic OMD's
 regret stays bounded (flat in ``t``), while OGD tuned for the worst case of its horizon ``T``
@@ -56,6 +61,7 @@ class Config:
     corruption: float = 20.0
     corruption_size: float = 0.5
     n_items: int = 100
+    logistic_q: float = 0.7
     n_points: int = 50
     n_seeds: int = 10
 
@@ -76,6 +82,7 @@ def regimes(config: Config) -> list[tuple[str, dict]]:
         ("strongly-convex", {"regime": "iid", "noise": config.sc_noise}),
         ("linear-iid", {"regime": "iid", "noise": config.sc_noise}),
         ("linear-drift", {"regime": "drift", "noise": config.sc_noise, "drift": config.drift}),
+        ("logistic-drift", {"q": config.logistic_q, "drift": config.drift}),
     ]
     return out
 
@@ -102,6 +109,23 @@ def prefix_regret_linear(c: np.ndarray, losses: np.ndarray, radius: float) -> np
     """``R_t`` for linear losses ``<c_s, x>``: the best point of the ball is ``-R S_t / ||S_t||``."""
     S = np.cumsum(c, axis=0)
     return np.cumsum(losses) + radius * np.linalg.norm(S, axis=1)
+
+
+def hindsight_logistic(a: np.ndarray, y: np.ndarray, radius: float, at: np.ndarray) -> np.ndarray:
+    """``min_{||x|| <= R} sum_{s<=t} f_s(x)`` for logistic losses (labels 0/1) at the 0-based
+    rounds ``at``, from :func:`onlinekit.solvers.logistic` with ``radius``."""
+    from onlinekit.solvers import logistic
+
+    return np.array([logistic(a[:t + 1], y[:t + 1], radius=radius).value for t in at])
+
+
+def prefix_regret_logistic(a: np.ndarray, y: np.ndarray, losses: np.ndarray, radius: float,
+                           at: np.ndarray, best: np.ndarray | None = None) -> np.ndarray:
+    """``R_t`` at the 0-based rounds ``at`` for logistic losses (``best``: precomputed
+    :func:`hindsight_logistic` values)."""
+    if best is None:
+        best = hindsight_logistic(a, y, radius, at)
+    return np.cumsum(losses)[np.asarray(at)] - best
 
 
 def grad_bound(config: Config, noise: float) -> float:
@@ -146,6 +170,11 @@ def run(config: Config, seed: int) -> dict:
     idx = np.unique(np.geomspace(1, T, config.n_points).astype(int)) - 1
     rows, curves = [], {}
     for k, (label, kw) in enumerate(regimes(config)):
+        if label.startswith("logistic"):
+            rows_k, curve = _run_logistic(config, (seed + 7919 * k) % (2**63), kw, idx)
+            rows += [{"regime": label, **r} for r in rows_k]
+            curves[f"regret-{label}"] = curve
+            continue
         src = SEAStream(n=T, d=config.d, mean_norm=config.mean_norm, seed=(seed + 7919 * k) % (2**63), **kw)
         xi, mu, _ = src.arrays()
         noise = kw.get("noise", 0.0)
@@ -187,6 +216,33 @@ def run(config: Config, seed: int) -> dict:
             rows.append({"regime": label, "method": "omd-vs-optimistic-no-hint",
                          "n_different_rounds": float(np.count_nonzero(a != b))})
     return {"rows": rows, "curves": curves}
+
+
+def _run_logistic(config: Config, seed: int, kw: dict, idx: np.ndarray):
+    from onlinekit.oco import LogisticLoss
+    from onlinekit.streams.sea import SEALogisticStream
+
+    T = config.horizon
+    src = SEALogisticStream(n=T, d=config.d, mean_norm=config.mean_norm, radius=config.radius, seed=seed, **kw)
+    a, y, _ = src.arrays()
+    sigma2, Sigma2 = src.sigma2(), src.Sigma2()
+    at = np.unique(np.concatenate([idx, [T // 4 - 1, T // 2 - 1, T - 1]]))
+    at = at[at >= 0]
+    pos = {int(t): i for i, t in enumerate(at)}
+    u = src.minimisers()
+    zu = np.sum(a * u, axis=1)
+    f_u = np.logaddexp(0.0, zu) - y * zu
+    best = hindsight_logistic(a, y, config.radius, at)   # shared by every method
+    rows, series = [], {}
+    for name, learner in _learners(config, 0.0, False).items():
+        losses = learner.update_many(LogisticLoss(a, y))
+        reg = prefix_regret_logistic(a, y, losses, config.radius, at, best)
+        series[name] = reg[[pos[int(t)] for t in idx]]
+        rows.append({"method": name, "regret": float(reg[pos[T - 1]]), "dynamic_regret": float(np.sum(losses - f_u)),
+                     "regret_quarter": float(reg[pos[T // 4 - 1]]) if T >= 4 else float("nan"),
+                     "regret_half": float(reg[pos[T // 2 - 1]]) if T >= 2 else float("nan"),
+                     "sigma2": sigma2, "Sigma2": Sigma2, "mu_norm2": float(a[0] @ a[0])})
+    return rows, {"x": idx + 1, "series": series, "xlabel": "t", "ylabel": "regret R_t", "logx": True}
 
 
 # --------------------------------------------------------------------------------------------
