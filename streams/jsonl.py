@@ -13,11 +13,10 @@ import numpy as np
 
 from onlinekit.streams.block import Chunk
 from onlinekit.streams.errors import MissingDataError, StreamError
-from onlinekit.streams.source import BadRow, Source, check_errors_mode
+from onlinekit.streams.source import BadRow, Source, check_errors_mode, requested_kinds
 
 __all__ = ["JSONLSource"]
 
-_KINDS = ("float", "str", "str_or_float")
 #: Objects looked at to decide whether an undeclared column is numeric.
 _PROBE_ROWS = 65536
 
@@ -118,16 +117,7 @@ class JSONLSource(Source):
 
     def _resolve(self, kinds) -> dict[str, str]:
         names = self.column_names()
-        if kinds is None:
-            want = {c: "str_or_float" for c in names}
-        else:
-            want = dict(kinds)
-            missing = [c for c in want if c not in names]
-            if missing:
-                raise StreamError(f"{self.name}: no column(s) {missing}; have {names}")
-            for c, k in want.items():
-                if k not in _KINDS:
-                    raise ValueError(f"column {c!r}: kind must be one of {_KINDS}, got {k!r}")
+        want = requested_kinds(self.name, names, kinds)
         todo = [c for c, k in want.items() if k == "str_or_float" and c not in self._inferred]
         if todo:
             numeric = dict.fromkeys(todo, True)

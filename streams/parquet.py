@@ -9,11 +9,10 @@ import numpy as np
 
 from onlinekit.streams.block import Chunk
 from onlinekit.streams.errors import MissingDataError, StreamError
-from onlinekit.streams.source import BadRow, Source, check_errors_mode
+from onlinekit.streams.source import BadRow, Source, check_errors_mode, requested_kinds
 
 __all__ = ["ParquetSource"]
 
-_KINDS = ("float", "str", "str_or_float")
 
 
 def _pyarrow():
@@ -82,14 +81,9 @@ class ParquetSource(Source):
 
     def _resolve(self, kinds) -> dict[str, str]:
         names = self.column_names()
-        want = dict.fromkeys(names, "str_or_float") if kinds is None else dict(kinds)
-        missing = [c for c in want if c not in names]
-        if missing:
-            raise StreamError(f"{self.name}: no column(s) {missing}; have {names}")
+        want = requested_kinds(self.name, names, kinds)
         out = {}
         for c, k in want.items():
-            if k not in _KINDS:
-                raise ValueError(f"column {c!r}: kind must be one of {_KINDS}, got {k!r}")
             if k == "str_or_float":
                 k = "float" if self._numeric_type(c) else "str"
             if k == "float" and not self._numeric_type(c):

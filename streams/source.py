@@ -17,7 +17,10 @@ import numpy as np
 from onlinekit.streams.block import Chunk
 from onlinekit.streams.errors import StreamError
 
-__all__ = ["Source", "ArraySource", "BadRow", "check_errors_mode"]
+__all__ = ["Source", "ArraySource", "BadRow", "check_errors_mode", "requested_kinds", "KINDS"]
+
+#: Column kinds a caller may request from a source.
+KINDS = ("float", "str", "str_or_float")
 
 ColumnKinds = Mapping[str, Literal["float", "str"]]
 
@@ -44,6 +47,26 @@ def check_errors_mode(errors: str) -> str:
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
     return errors
+
+
+def requested_kinds(source: str, names: list[str], kinds) -> dict[str, str]:
+    """Validate a ``kinds`` request against a source's column ``names``.
+
+    ``None`` asks for every column as ``"str_or_float"``.
+
+    >>> requested_kinds("f.csv", ["a", "b"], {"b": "float"})
+    {'b': 'float'}
+    """
+    if kinds is None:
+        return dict.fromkeys(names, "str_or_float")
+    want = dict(kinds)
+    missing = [c for c in want if c not in names]
+    if missing:
+        raise StreamError(f"{source}: no column(s) {missing}; have {names}")
+    for c, k in want.items():
+        if k not in KINDS:
+            raise ValueError(f"column {c!r}: kind must be one of {KINDS}, got {k!r}")
+    return want
 
 
 class Source:
