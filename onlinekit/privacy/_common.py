@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from onlinekit.base import InvalidEvent, Learner
-from onlinekit.privacy.accounting import check_privacy
+from onlinekit.privacy.accounting import Guarantee, check_privacy
 
 NOISES = ("secure", "seeded", "seeded-discrete", "none")
 NO_PRIVACY = (
@@ -38,6 +38,23 @@ class CounterBase(Learner):
     """Parameter checks, input validation and error summaries shared by the counters."""
 
     _allowed_noise = NOISES
+
+    @property
+    def guarantee(self) -> Guarantee:
+        """The privacy map (noise kind, scale, sensitivities; grid units on the secure path)."""
+        return self._guarantee
+
+    def privacy_loss(self, d_in: float = 1):
+        """Privacy spec met on streams that differ in ``d_in`` events.
+
+        For seeded noise this is what the noise level would give if the noise were secret;
+        seeded noise itself gives no privacy.
+        """
+        return self._guarantee.privacy_loss(d_in)
+
+    def check(self, d_in: float, d_out) -> bool:
+        """Whether streams at distance ``d_in`` are ``d_out``-indistinguishable."""
+        return self._guarantee.check(d_in, d_out)
 
     def _check_common(self) -> None:
         check_int(self.T, "T")

@@ -13,7 +13,7 @@ from onlinekit.privacy._common import (
     calibrate_float,
     discrete_noise_variance,
 )
-from onlinekit.privacy.accounting import Guarantee, check_privacy
+from onlinekit.privacy.accounting import check_privacy
 from onlinekit.privacy.tree import gaussian_tail, laplace_sum_tail
 
 __all__ = [
@@ -202,23 +202,6 @@ class SqrtFactorCounter(CounterBase):
             return
         l1, l2 = self.sensitivity()
         self._noise_kind, self._scale, self._guarantee = calibrate_float(spec, l1, l2, self.noise)
-
-    @property
-    def guarantee(self) -> Guarantee:
-        """The privacy map (noise kind, scale, sensitivities; grid units on the secure path)."""
-        return self._guarantee
-
-    def privacy_loss(self, d_in: float = 1):
-        """Privacy spec met on streams that differ in ``d_in`` events.
-
-        For seeded noise this is what the noise level would give if the noise were secret;
-        seeded noise itself gives no privacy.
-        """
-        return self._guarantee.privacy_loss(d_in)
-
-    def check(self, d_in: float, d_out) -> bool:
-        """Whether streams at distance ``d_in`` are ``d_out``-indistinguishable."""
-        return self._guarantee.check(d_in, d_out)
 
     def noise_variance(self) -> float:
         """Variance of one uncorrelated draw ``z_s``, in squared input units."""
@@ -496,23 +479,6 @@ class OptimalFactorCounter(CounterBase):
             return
         l1, l2 = self.sensitivity()
         self._noise_kind, self._scale, self._guarantee = calibrate_float(spec, l1, l2, self.noise)
-
-    @property
-    def guarantee(self) -> Guarantee:
-        """The privacy map (noise kind, scale, sensitivities; grid units on the secure path)."""
-        return self._guarantee
-
-    def privacy_loss(self, d_in: float = 1):
-        """Privacy spec met on streams that differ in ``d_in`` events.
-
-        For seeded noise this is what the noise level would give if the noise were secret;
-        seeded noise itself gives no privacy.
-        """
-        return self._guarantee.privacy_loss(d_in)
-
-    def check(self, d_in: float, d_out) -> bool:
-        """Whether streams at distance ``d_in`` are ``d_out``-indistinguishable."""
-        return self._guarantee.check(d_in, d_out)
 
     def noise_variance(self) -> float:
         """Variance of one draw ``z_s``, in squared input units."""
