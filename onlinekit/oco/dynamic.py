@@ -8,7 +8,7 @@ import numbers
 import numpy as np
 
 from onlinekit.base import InvalidEvent, Learner
-from onlinekit.oco.losses import LinearLoss, QuadraticLoss, _Loss
+from onlinekit.oco.losses import LinearLoss, QuadraticLoss, loss_rows
 
 __all__ = ["DynamicOMD"]
 
@@ -148,20 +148,7 @@ class DynamicOMD(Learner):
         return self.play_.copy()
 
     def _rows(self, obj, field, block):
-        if isinstance(obj, _Loss):
-            A, b = obj._rows()
-            if not block and obj.n_rounds != 1:
-                raise InvalidEvent(f"holds {obj.n_rounds} rounds; use update_many", field=field)
-            code = obj.code
-        else:
-            arr = np.asarray(obj)
-            if arr.dtype.kind not in "fiu" or arr.ndim != (2 if block else 1):
-                raise InvalidEvent(f"expected a {2 if block else 1}-d gradient array or a loss object", field=field)
-            A = np.ascontiguousarray(arr.reshape(-1, arr.shape[-1]), dtype=np.float64)
-            b = np.zeros(A.shape[0])
-            code = LinearLoss.code
-        if A.shape[1] != self.n_dims:
-            raise InvalidEvent(f"expected dimension {self.n_dims}, got {A.shape[1]}", field=field)
+        code, A, b = loss_rows(obj, self.n_dims, field, block)
         return code, A, b
 
     def _run(self, code, A, b) -> np.ndarray:

@@ -219,3 +219,30 @@ class HingeLoss(_Loss):
         active = (self.y * self._score(x) < 1.0).astype(np.float64)
         s = -self.y * active
         return s[..., None] * self.a if self.a.ndim == 2 else s * self.a
+
+
+def loss_rows(obj, n_dims: int, field: str, block: bool) -> tuple[int, np.ndarray, np.ndarray]:
+    """``(loss code, A, b)`` for a gradient (array: the linear loss) or a loss object.
+
+    ``block=False`` accepts one round (a 1-d gradient or a one-round loss); ``block=True`` a
+    2-d array of gradients or a multi-round loss. Shapes are checked against ``n_dims``.
+
+    >>> code, A, b = loss_rows(np.array([1.0, 2.0]), 2, "grad", False)
+    >>> A.tolist(), b.tolist(), code == LinearLoss.code
+    ([[1.0, 2.0]], [0.0], True)
+    """
+    if isinstance(obj, _Loss):
+        A, b = obj._rows()
+        if not block and obj.n_rounds != 1:
+            raise InvalidEvent(f"holds {obj.n_rounds} rounds; use update_many", field=field)
+        code = obj.code
+    else:
+        arr = np.asarray(obj)
+        if arr.dtype.kind not in "fiu" or arr.ndim != (2 if block else 1):
+            raise InvalidEvent(f"expected a {2 if block else 1}-d gradient array or a loss object", field=field)
+        A = np.ascontiguousarray(arr.reshape(-1, arr.shape[-1]), dtype=np.float64)
+        b = np.zeros(A.shape[0])
+        code = LinearLoss.code
+    if A.shape[1] != n_dims:
+        raise InvalidEvent(f"expected dimension {n_dims}, got {A.shape[1]}", field=field)
+    return code, A, b

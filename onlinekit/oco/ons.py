@@ -9,7 +9,7 @@ import numpy as np
 
 from onlinekit.base import InvalidEvent, Learner
 from onlinekit.oco import geometry as geo
-from onlinekit.oco.losses import LinearLoss, SquaredLoss, _Loss
+from onlinekit.oco.losses import SquaredLoss, loss_rows
 
 __all__ = ["ONS"]
 
@@ -157,20 +157,7 @@ class ONS(Learner):
         return self.x_.copy()
 
     def _rows(self, obj, field, block):
-        if isinstance(obj, _Loss):
-            A, b = obj._rows()
-            if not block and obj.n_rounds != 1:
-                raise InvalidEvent(f"holds {obj.n_rounds} rounds; use update_many", field=field)
-            code = obj.code
-        else:
-            arr = np.asarray(obj)
-            if arr.dtype.kind not in "fiu" or arr.ndim != (2 if block else 1):
-                raise InvalidEvent(f"expected a {2 if block else 1}-d gradient array or a loss object", field=field)
-            A = np.ascontiguousarray(arr.reshape(-1, arr.shape[-1]), dtype=np.float64)
-            b = np.zeros(A.shape[0])
-            code = LinearLoss.code
-        if A.shape[1] != self.n_dims:
-            raise InvalidEvent(f"expected dimension {self.n_dims}, got {A.shape[1]}", field=field)
+        code, A, b = loss_rows(obj, self.n_dims, field, block)
         if not (np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
             i = int(np.flatnonzero(~(np.isfinite(A).all(axis=1) & np.isfinite(b)))[0])
             raise InvalidEvent("non-finite value", field=f"row {i}", offset=i)
