@@ -122,3 +122,12 @@ def test_fast_path_and_general_path_agree():
     assert np.array_equal(a.w_, b.w_) and a.b_ == b.b_
     with pytest.raises(InvalidEvent, match=r"x\[2\]"):
         b.predict_one(np.array([0.0, 0.0, np.nan, 0.0, 0.0]))
+
+
+def test_runs_inside_river_pipeline_and_progressive_val_score():
+    from river import compose, datasets, evaluate, metrics, preprocessing
+
+    model = compose.Pipeline(preprocessing.StandardScaler(), OGDClassifier(lr=0.1))
+    acc = evaluate.progressive_val_score(datasets.Phishing(), model, metrics.Accuracy())
+    # the majority class of Phishing is ~56%; a learned linear model does far better
+    assert acc.get() > 0.85
