@@ -6,8 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# property tests are derandomized (same examples every run) and free of wall-clock deadlines,
+# so a loaded CI machine cannot make them flaky
+settings.register_profile("onlinekit", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile("onlinekit")
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("ONLINEKIT_DATA", REPO.parent / "shared" / "data"))
