@@ -1,7 +1,10 @@
 """The one place numba is configured for onlinekit kernels.
 
 Kernels are compiled with ``cache=True`` (set ``NUMBA_CACHE_DIR`` to choose where the cache
-lives) and ``nogil=True``. No thread counts or other process-wide numba settings are changed.
+lives) and ``nogil=True``. numba's cache is keyed on the file that defines a kernel and does
+not notice edits to kernels it calls from other files: after changing a shared kernel during
+development, clear the cache (or touch the calling module). Installed releases are unaffected
+(installing rewrites every file). No thread counts or other process-wide numba settings are changed.
 Importing this module imports numba, so learner modules import their ``_kernels`` lazily.
 """
 

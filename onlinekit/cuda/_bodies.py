@@ -20,9 +20,9 @@ import math
 def ogd_run(X, y, lr, schedule, loss, radius, l2, intercept, w, bt):
     """Progressive projected OGD on a linear model over the rows of ``X`` (one run).
 
-    Same arithmetic as :class:`onlinekit.oco.OGD`'s kernel: the score uses four partial sums
-    combined as ``(s0 + s1) + (s2 + s3)``; the update is
-    ``w <- Proj(w (1 - eta l2) - eta (p - y) x)``, ``b <- b - eta (p - y)``.
+    Same arithmetic as :class:`onlinekit.oco.OGD`'s kernel (and :class:`OMD`'s Euclidean
+    path): the score is summed left to right from the intercept; the update is
+    ``w <- Proj(w - eta ((p - y) x + l2 w))``, ``b <- b - eta (p - y)``.
     ``schedule`` 1 = ``lr / sqrt(t)``; ``loss`` 1 = logistic; ``radius <= 0`` = no
     projection. ``w`` (d,) and ``bt = [b, t]`` are updated in place. Returns the cumulative
     loss paid at the predictions: ``0.5 (p - y)^2`` (squared) or the log-loss with ``p``
@@ -30,21 +30,11 @@ def ogd_run(X, y, lr, schedule, loss, radius, l2, intercept, w, bt):
     """
     n = X.shape[0]
     d = X.shape[1]
-    d4 = d - d % 4
     total = 0.0
     for i in range(n):
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        s3 = 0.0
-        for j in range(0, d4, 4):
-            s0 += w[j] * X[i, j]
-            s1 += w[j + 1] * X[i, j + 1]
-            s2 += w[j + 2] * X[i, j + 2]
-            s3 += w[j + 3] * X[i, j + 3]
-        for j in range(d4, d):
-            s0 += w[j] * X[i, j]
-        z = bt[0] + ((s0 + s1) + (s2 + s3))
+        z = bt[0]
+        for j in range(d):
+            z += w[j] * X[i, j]
         yi = y[i]
         if loss == 1:
             if z >= 0.0:
@@ -59,20 +49,18 @@ def ogd_run(X, y, lr, schedule, loss, radius, l2, intercept, w, bt):
             total += 0.5 * (p - yi) * (p - yi)
         t = bt[1] + 1.0
         eta = lr / math.sqrt(t) if schedule == 1 else lr
-        a = eta * (p - yi)
-        s = 1.0 - eta * l2
+        dz = p - yi
+        nrm = 0.0
         for j in range(d):
-            w[j] = w[j] * s - a * X[i, j]
-        if intercept:
-            bt[0] -= a
-        if radius > 0.0:
-            nrm = 0.0
+            v = w[j] - eta * (dz * X[i, j] + l2 * w[j])
+            w[j] = v
+            nrm += v * v
+        if radius > 0.0 and nrm > radius * radius:
+            c = radius / math.sqrt(nrm)
             for j in range(d):
-                nrm += w[j] * w[j]
-            if nrm > radius * radius:
-                c = radius / math.sqrt(nrm)
-                for j in range(d):
-                    w[j] *= c
+                w[j] *= c
+        if intercept:
+            bt[0] -= eta * dz
         bt[1] = t
     return total
 

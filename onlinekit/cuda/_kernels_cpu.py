@@ -1,6 +1,7 @@
 """CPU numba kernels of the batch APIs: a loop over runs of the bodies in ``_bodies`` (private).
 
-This is the reference path (always available). Each kernel takes arrays and scalars only and
+This is the reference path (always available); it follows the bodies' arithmetic exactly, so
+editing ``_bodies.py`` needs a fresh numba cache (see :mod:`onlinekit._numba`). Each kernel takes arrays and scalars only and
 writes its outputs in place; slow, obviously-correct versions live in
 ``tests/scale/scale_reference.py``.
 """

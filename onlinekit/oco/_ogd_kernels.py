@@ -4,7 +4,8 @@
 ``<= 0`` = no projection) and ``bt = [intercept b, t]`` is the scalar state; both are arrays
 so a per-event call passes five arguments. The per-event kernels and the block kernel share
 :func:`_dot`, :func:`_link` and :func:`_step` (scalars passed as values, so the block loop keeps
-them in registers), hence ``learn_one`` in a loop and ``learn_many`` agree bit for bit. Each
+them in registers), hence ``learn_one`` in a loop and ``learn_many`` agree bit for bit, and
+they use the same arithmetic in the same order as :class:`onlinekit.oco.OMD`'s Euclidean path. Each
 entry point validates its inputs before touching the state and reports the first problem
 through its return code.
 """
@@ -34,21 +35,11 @@ def _sigmoid(z):
 
 @njit
 def _dot(x, w, b):
-    """``b + <w, x>`` with four partial sums combined as ``(s0 + s1) + (s2 + s3)``."""
-    d = x.shape[0]
-    d4 = d - d % 4
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    for j in range(0, d4, 4):
-        s0 += w[j] * x[j]
-        s1 += w[j + 1] * x[j + 1]
-        s2 += w[j + 2] * x[j + 2]
-        s3 += w[j + 3] * x[j + 3]
-    for j in range(d4, d):
-        s0 += w[j] * x[j]
-    return b + ((s0 + s1) + (s2 + s3))
+    """``b + <w, x>``, summed left to right from ``b`` (the order :class:`OMD` uses)."""
+    z = b
+    for j in range(x.shape[0]):
+        z += w[j] * x[j]
+    return z
 
 
 @njit
@@ -60,25 +51,25 @@ def _link(z, logistic):
 def _step(x, y, p, w, b, t, lr, sqrt_schedule, l2, intercept, radius):
     """One update after predicting ``p`` for ``(x, y)``; returns the new ``(b, t)``.
 
-    ``w <- Proj(w (1 - eta l2) - eta (p - y) x)``, ``b <- b - eta (p - y)``.
+    ``w <- Proj(w - eta ((p - y) x + l2 w))``, ``b <- b - eta (p - y)``: element by element
+    the arithmetic of :class:`OMD` with the Euclidean map on the L2 ball (or the whole space),
+    so OGD and that OMD give the same results bit for bit (for ``l2 = 0``).
     """
     t = t + 1.0
     eta = lr / math.sqrt(t) if sqrt_schedule else lr
-    a = eta * (p - y)
-    s = 1.0 - eta * l2
+    dz = p - y
     d = x.shape[0]
+    s = 0.0
     for j in range(d):
-        w[j] = w[j] * s - a * x[j]
-    if intercept:
-        b = b - a
-    if radius > 0.0:
-        nrm = 0.0
+        v = w[j] - eta * (dz * x[j] + l2 * w[j])
+        w[j] = v
+        s += v * v
+    if radius > 0.0 and s > radius * radius:
+        c = radius / math.sqrt(s)
         for j in range(d):
-            nrm += w[j] * w[j]
-        if nrm > radius * radius:
-            c = radius / math.sqrt(nrm)
-            for j in range(d):
-                w[j] *= c
+            w[j] *= c
+    if intercept:
+        b = b - eta * dz
     return b, t
 
 
