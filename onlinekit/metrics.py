@@ -10,6 +10,7 @@ makes a resumed replay identical to an uninterrupted one. Metric state round-tri
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import numpy as np
@@ -63,16 +64,18 @@ def _seqsum(start: float, values: np.ndarray) -> float:
     return float(np.cumsum(np.concatenate(([start], values)))[-1])
 
 
-class Metric:
+class Metric(abc.ABC):
     """Base class: ``update`` blocks, ``get`` scalars, plain-data state."""
 
     name = "metric"
 
-    def update(self, y, pred, X=None, groups=None, **extra) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def update(self, y, pred, X=None, groups=None, **extra) -> None:
+        """Consume a block of events in order (extra columns arrive as keywords)."""
 
-    def get(self) -> dict[str, float]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def get(self) -> dict[str, float]:
+        """Current values."""
 
     def state_dict(self) -> dict[str, Any]:
         return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(self).items()
@@ -82,9 +85,9 @@ class Metric:
         for k, v in state.items():
             setattr(self, k, v.copy() if isinstance(v, np.ndarray) else v)
 
+    @abc.abstractmethod
     def fresh(self) -> Metric:
         """An empty metric with the same settings."""
-        raise NotImplementedError  # pragma: no cover - abstract
 
 
 class CumulativeLoss(Metric):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import math
 
 import numpy as np
@@ -18,7 +19,7 @@ def _kernels():
     return _kernels
 
 
-class _CascadeBandit(Learner):
+class _CascadeBandit(Learner, abc.ABC):
     """Shared state and protocol of the cascading-bandit index policies."""
 
     def __init__(self, n_items: int, m: int):
@@ -38,8 +39,9 @@ class _CascadeBandit(Learner):
         self.n_click_ = np.zeros(self.n_items)
         self.t_ = 0
 
-    def _index(self) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _index(self) -> np.ndarray:
+        """The index of every item (subclasses: UCB1 or KL-UCB)."""
 
     def indices(self) -> np.ndarray:
         """Upper confidence index of every item for the coming round (``inf``: never examined)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import math
 
 import numpy as np
@@ -34,7 +35,7 @@ def check_bounds(bounds) -> tuple[float, float]:
     return lo, hi
 
 
-class CounterBase(Learner):
+class CounterBase(Learner, abc.ABC):
     """Parameter checks, input validation and error summaries shared by the counters."""
 
     _allowed_noise = NOISES
@@ -55,6 +56,21 @@ class CounterBase(Learner):
     def check(self, d_in: float, d_out) -> bool:
         """Whether streams at distance ``d_in`` are ``d_out``-indistinguishable."""
         return self._guarantee.check(d_in, d_out)
+
+    def release(self, x):
+        """Consume one input; return the private running sum (a float, or a (d,) array)."""
+        return self._shape_out(self._run(self._as_one(x)), one=True)
+
+    def release_many(self, xs) -> np.ndarray:
+        """``release`` over a block (shape (n,) or (n, d)); identical to the loop, bit for bit."""
+        X = self._as_block(xs)
+        if X.shape[0] == 0:
+            return self._shape_out(np.empty((0, self.d)), one=False)
+        return self._shape_out(self._run(X), one=False)
+
+    @abc.abstractmethod
+    def _run(self, X: np.ndarray) -> np.ndarray:
+        """Release the rows of the validated ``(n, d)`` block ``X``; returns ``(n, d)``."""
 
     def _check_common(self) -> None:
         check_int(self.T, "T")

@@ -301,19 +301,8 @@ class SqrtFactorCounter(CounterBase):
             self.t_ = t + 1
         return out
 
-    def release(self, x):
-        """Consume one input; return the private running sum (a float, or a (d,) array)."""
-        X = self._as_one(x)
-        out = self._run_discrete(X) if self._discrete else self._run_float(X)
-        return self._shape_out(out, one=True)
-
-    def release_many(self, xs) -> np.ndarray:
-        """``release`` over a block; identical to the per-event loop, bit for bit."""
-        X = self._as_block(xs)
-        if X.shape[0] == 0:
-            return self._shape_out(np.empty((0, self.d)), one=False)
-        out = self._run_discrete(X) if self._discrete else self._run_float(X)
-        return self._shape_out(out, one=False)
+    def _run(self, X: np.ndarray) -> np.ndarray:
+        return self._run_discrete(X) if self._discrete else self._run_float(X)
 
     @classmethod
     def _unit_test_params(cls):
@@ -567,19 +556,8 @@ class OptimalFactorCounter(CounterBase):
             self.t_ = t + 1
         return out
 
-    def release(self, x):
-        """Consume one input; return the private running sum (a float, or a (d,) array)."""
-        X = self._as_one(x)
-        out = self._run_discrete(X) if self._discrete else self._run_float(X)
-        return self._shape_out(out, one=True)
-
-    def release_many(self, xs) -> np.ndarray:
-        """``release`` over a block; identical to the per-event loop, bit for bit."""
-        X = self._as_block(xs)
-        if X.shape[0] == 0:
-            return self._shape_out(np.empty((0, self.d)), one=False)
-        out = self._run_discrete(X) if self._discrete else self._run_float(X)
-        return self._shape_out(out, one=False)
+    def _run(self, X: np.ndarray) -> np.ndarray:
+        return self._run_discrete(X) if self._discrete else self._run_float(X)
 
     @classmethod
     def _unit_test_params(cls):

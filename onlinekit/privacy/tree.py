@@ -328,18 +328,6 @@ class TreeCounter(CounterBase):
             return self._run_discrete(X)
         return self._run_float(X)
 
-    def release(self, x):
-        """Consume one input; return the private running sum (a float, or a (d,) array)."""
-        X = self._as_one(x)
-        return self._shape_out(self._run(X), one=True)
-
-    def release_many(self, xs) -> np.ndarray:
-        """``release`` over a block (shape (n,) or (n, d)); identical to the loop, bit for bit."""
-        X = self._as_block(xs)
-        if X.shape[0] == 0:
-            return self._shape_out(np.empty((0, self.d)), one=False)
-        return self._shape_out(self._run(X), one=False)
-
     @classmethod
     def _unit_test_params(cls):
         yield {"T": 64, "privacy": ("zcdp", 0.5), "noise": "seeded", "seed": 1}
