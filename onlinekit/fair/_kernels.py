@@ -212,6 +212,41 @@ def _add_fairness_grad(cnt, Ssum, GW, GB, lam, penalty, delta, gW, gB):
 
 
 @njit
+def _forest_proba(x, W, B, Th, s, reach, q, f, out):
+    """Forward every tree at ``x``; ``out[c]`` = mean over trees of class ``c``'s probability."""
+    T = B.shape[0]
+    for t in range(T):
+        _tree_forward(x, W, B, Th, t, s, reach, q, f)
+    for c in range(Th.shape[2]):
+        tot = 0.0
+        for t in range(T):
+            tot += f[t, c]
+        out[c] = tot / T
+
+
+@njit
+def _ce_backward(x, yi, py, s, reach, q, acc, gW, gB, gT):
+    """Gradients of ``-log P(y = yi)`` (``py`` = forest probability, floored at 1e-300)."""
+    T = gB.shape[0]
+    if py < 1e-300:
+        py = 1e-300
+    g = -1.0 / (T * py)
+    for t in range(T):
+        _tree_backward(x, yi, g, t, s, reach, q, acc, gW, gB, gT)
+
+
+@njit
+def _adam_step(W, B, Th, mW, vW, mB, vB, mT, vT, gW, gB, gT, step, lr, beta1, beta2, eps):
+    """One bias-corrected Adam step on every parameter array; ``step[0]`` counts steps."""
+    step[0] += 1
+    tk = float(step[0])
+    lr_t = lr * math.sqrt(1.0 - beta2 ** tk) / (1.0 - beta1 ** tk)
+    _adam(W.reshape(-1), mW.reshape(-1), vW.reshape(-1), gW.reshape(-1), lr_t, beta1, beta2, eps)
+    _adam(B.reshape(-1), mB.reshape(-1), vB.reshape(-1), gB.reshape(-1), lr_t, beta1, beta2, eps)
+    _adam(Th.reshape(-1), mT.reshape(-1), vT.reshape(-1), gT.reshape(-1), lr_t, beta1, beta2, eps)
+
+
+@njit
 def _forest_run(X, y, a, W, B, Th, mW, vW, mB, vB, mT, vT, step, cnt, Ssum, GW, GB,
                 lam, penalty, delta, lr, beta1, beta2, eps, learn, fair, proba):
     """Progressive pass over the rows of ``X``: predict row k, then (if ``learn``) update.
@@ -236,38 +271,19 @@ def _forest_run(X, y, a, W, B, Th, mW, vW, mB, vB, mT, vT, step, cnt, Ssum, GW, 
     gW = np.empty((T, n_int, d))
     gB = np.empty((T, n_int))
     gT = np.empty((T, n_leaf, C))
-    Wf = W.reshape(-1)
-    Bf = B.reshape(-1)
-    Tf = Th.reshape(-1)
     for k in range(n):
         x = X[k]
-        for t in range(T):
-            _tree_forward(x, W, B, Th, t, s, reach, q, f)
-        for c in range(C):
-            tot = 0.0
-            for t in range(T):
-                tot += f[t, c]
-            proba[k, c] = tot / T
+        _forest_proba(x, W, B, Th, s, reach, q, f, proba[k])
         if not learn:
             continue
         yi = y[k]
-        py = proba[k, yi]
-        if py < 1e-300:
-            py = 1e-300
-        g = -1.0 / (T * py)
-        for t in range(T):
-            _tree_backward(x, yi, g, t, s, reach, q, acc, gW, gB, gT)
+        _ce_backward(x, yi, proba[k, yi], s, reach, q, acc, gW, gB, gT)
         if fair:
             if a[k] >= 0:
                 _update_group_stats(x, a[k], s, cnt, Ssum, GW, GB)
             if lam != 0.0:
                 _add_fairness_grad(cnt, Ssum, GW, GB, lam, penalty, delta, gW, gB)
-        step[0] += 1
-        tk = float(step[0])
-        lr_t = lr * math.sqrt(1.0 - beta2 ** tk) / (1.0 - beta1 ** tk)
-        _adam(Wf, mW.reshape(-1), vW.reshape(-1), gW.reshape(-1), lr_t, beta1, beta2, eps)
-        _adam(Bf, mB.reshape(-1), vB.reshape(-1), gB.reshape(-1), lr_t, beta1, beta2, eps)
-        _adam(Tf, mT.reshape(-1), vT.reshape(-1), gT.reshape(-1), lr_t, beta1, beta2, eps)
+        _adam_step(W, B, Th, mW, vW, mB, vB, mT, vT, gW, gB, gT, step, lr, beta1, beta2, eps)
     return proba
 
 
@@ -287,12 +303,9 @@ def _forest_grads(x, yi, W, B, Th):
     gW = np.empty((T, n_int, d))
     gB = np.empty((T, n_int))
     gT = np.empty((T, n_leaf, C))
-    for t in range(T):
-        _tree_forward(x, W, B, Th, t, s, reach, q, f)
-    py = 0.0
-    for t in range(T):
-        py += f[t, yi]
-    py /= T
+    proba = np.empty(C)
+    _forest_proba(x, W, B, Th, s, reach, q, f, proba)
+    py = proba[yi]
     g = -1.0 / (T * py)
     for t in range(T):
         _tree_backward(x, yi, g, t, s, reach, q, acc, gW, gB, gT)
@@ -327,27 +340,13 @@ def _reservoir_run(X, y, a, u, W, B, Th, mW, vW, mB, vB, mT, vT, step, seen, R,
     Ssum = np.empty((2, T, n_int))
     GW = np.empty((2, T, n_int, d))
     GB = np.empty((2, T, n_int))
-    Wf = W.reshape(-1)
-    Bf = B.reshape(-1)
-    Tf = Th.reshape(-1)
     for k in range(n):
         x = X[k]
-        for t in range(T):
-            _tree_forward(x, W, B, Th, t, s, reach, q, f)
-        for c in range(C):
-            tot = 0.0
-            for t in range(T):
-                tot += f[t, c]
-            proba[k, c] = tot / T
+        _forest_proba(x, W, B, Th, s, reach, q, f, proba[k])
         if not learn:
             continue
         yi = y[k]
-        py = proba[k, yi]
-        if py < 1e-300:
-            py = 1e-300
-        g = -1.0 / (T * py)
-        for t in range(T):
-            _tree_backward(x, yi, g, t, s, reach, q, acc, gW, gB, gT)
+        _ce_backward(x, yi, proba[k, yi], s, reach, q, acc, gW, gB, gT)
         ai = a[k]
         if ai >= 0:
             seen[ai] += 1
@@ -390,10 +389,5 @@ def _reservoir_run(X, y, a, u, W, B, Th, mW, vW, mB, vB, mT, vT, step, seen, R,
                     gB[t, i] += c * (GB[1, t, i] - GB[0, t, i])
                     for j in range(d):
                         gW[t, i, j] += c * (GW[1, t, i, j] - GW[0, t, i, j])
-        step[0] += 1
-        tk = float(step[0])
-        lr_t = lr * math.sqrt(1.0 - beta2 ** tk) / (1.0 - beta1 ** tk)
-        _adam(Wf, mW.reshape(-1), vW.reshape(-1), gW.reshape(-1), lr_t, beta1, beta2, eps)
-        _adam(Bf, mB.reshape(-1), vB.reshape(-1), gB.reshape(-1), lr_t, beta1, beta2, eps)
-        _adam(Tf, mT.reshape(-1), vT.reshape(-1), gT.reshape(-1), lr_t, beta1, beta2, eps)
+        _adam_step(W, B, Th, mW, vW, mB, vB, mT, vT, gW, gB, gT, step, lr, beta1, beta2, eps)
     return proba
