@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import math
 
 import numpy as np
@@ -66,7 +67,65 @@ def toeplitz_noise_fft(c: np.ndarray, z: np.ndarray) -> np.ndarray:
     return np.fft.irfft(fc[:, None] * fz, n, axis=0)[:T]
 
 
-class SqrtFactorCounter(CounterBase):
+class _FactorCounter(CounterBase):
+    """Shared calibration of the factorization counters ``y = B (C x + z)``.
+
+    Subclasses give the encoder's norms through :meth:`_norms`; the sensitivities, the noise
+    calibration (continuous or exact discrete on the ``2^-grid_bits`` grid, with the encoder's
+    rounding and floating-point error added to the sensitivity) and the release loop follow.
+    """
+
+    @abc.abstractmethod
+    def _norms(self) -> tuple[float, float, float]:
+        """(largest row L1 norm, largest column L1 norm, largest column squared L2 norm) of C."""
+
+    @property
+    def _discrete(self) -> bool:
+        return self.noise in ("secure", "seeded-discrete")
+
+    def _run(self, X: np.ndarray) -> np.ndarray:
+        return self._run_discrete(X) if self._discrete else self._run_float(X)
+
+    def sensitivity(self) -> tuple[float, float]:
+        """(L1, L2) sensitivity of the encoder output ``C x``, in input units."""
+        _, col1, col2 = self._norms()
+        dv = self._delta_value()
+        s2 = col2 * (1 + 1e-12)
+        s1 = col1 * (1 + 1e-12)
+        return self.d * s1 * dv, math.sqrt(self.d * s2) * dv
+
+    def _calibrate(self) -> None:
+        spec = check_privacy(self.privacy)
+        d, T = self.d, int(self.T)
+        if self._discrete:
+            lo_g, hi_g = self._grid_bounds()
+            dg = hi_g - lo_g
+            if dg <= 0:
+                raise InvalidEvent("bounds collapse on the grid; increase grid_bits", field="grid_bits")
+            row1, col1, col2 = self._norms()
+            xmax = max(abs(lo_g), abs(hi_g))
+            gam = T * _U / (1 - T * _U)
+            ferr = gam * row1 * xmax * (1 + 1e-12)
+            per = 1.0 + 2.0 * ferr  # rounding + float error, per affected coordinate
+            s1 = col1 * (1 + 1e-12)
+            s2 = col2 * (1 + 1e-12)
+            l1 = d * (dg * s1 + T * per)
+            l2 = math.sqrt(d) * (dg * math.sqrt(s2) + math.sqrt(T) * per)
+            self._scale_q, self._guarantee = calibrate_discrete(spec, l1, l2, T * d)
+            return
+        l1, l2 = self.sensitivity()
+        self._noise_kind, self._scale, self._guarantee = calibrate_float(spec, l1, l2, self.noise)
+
+    def noise_variance(self) -> float:
+        """Variance of one draw ``z_s``, in squared input units."""
+        if self.noise == "none":
+            return 0.0
+        if self._discrete:
+            return discrete_noise_variance(self._scale_q, self._guarantee, self.grid_bits)
+        return 2.0 * self._scale**2 if self._noise_kind == "laplace" else self._scale**2
+
+
+class SqrtFactorCounter(_FactorCounter):
     """Private running sums by the square-root matrix factorization (correlated noise).
 
     The prefix-sum matrix ``A`` is factored as ``A = C C`` with ``C`` the lower-triangular
@@ -163,53 +222,17 @@ class SqrtFactorCounter(CounterBase):
         self.reset()
 
     @property
-    def _discrete(self) -> bool:
-        return self.noise in ("secure", "seeded-discrete")
-
-    @property
     def _mode(self) -> str:
         if self.mode != "auto":
             return self.mode
         return "streaming" if self._discrete else "replay"
 
     # -- calibration ----------------------------------------------------------------------
-    def sensitivity(self) -> tuple[float, float]:
-        """(L1, L2) sensitivity of the encoder output ``C x``, in input units."""
+    def _norms(self) -> tuple[float, float, float]:
+        # the encoder is lower-triangular Toeplitz with positive first column c
         c = self._c
-        dv = self._delta_value()
-        s2 = float(np.sum(c * c)) * (1 + 1e-12)
-        s1 = float(np.sum(c)) * (1 + 1e-12)
-        return self.d * s1 * dv, math.sqrt(self.d * s2) * dv
-
-    def _calibrate(self) -> None:
-        spec = check_privacy(self.privacy)
-        d, T = self.d, int(self.T)
-        if self._discrete:
-            lo_g, hi_g = self._grid_bounds()
-            dg = hi_g - lo_g
-            if dg <= 0:
-                raise InvalidEvent("bounds collapse on the grid; increase grid_bits", field="grid_bits")
-            c = self._c
-            xmax = max(abs(lo_g), abs(hi_g))
-            gam = T * _U / (1 - T * _U)
-            ferr = gam * float(np.sum(c)) * xmax * (1 + 1e-12)
-            per = 1.0 + 2.0 * ferr  # rounding + float error, per affected coordinate
-            s1 = float(np.sum(c)) * (1 + 1e-12)
-            s2 = float(np.sum(c * c)) * (1 + 1e-12)
-            l1 = d * (dg * s1 + T * per)
-            l2 = math.sqrt(d) * (dg * math.sqrt(s2) + math.sqrt(T) * per)
-            self._scale_q, self._guarantee = calibrate_discrete(spec, l1, l2, T * d)
-            return
-        l1, l2 = self.sensitivity()
-        self._noise_kind, self._scale, self._guarantee = calibrate_float(spec, l1, l2, self.noise)
-
-    def noise_variance(self) -> float:
-        """Variance of one uncorrelated draw ``z_s``, in squared input units."""
-        if self.noise == "none":
-            return 0.0
-        if self._discrete:
-            return discrete_noise_variance(self._scale_q, self._guarantee, self.grid_bits)
-        return 2.0 * self._scale**2 if self._noise_kind == "laplace" else self._scale**2
+        total = float(np.sum(c))
+        return total, total, float(np.sum(c * c))
 
     def variance(self) -> np.ndarray:
         """Closed-form ``Var(y_t - S_t)`` for t = 1..T: ``var(z) sum_{k<t} c_k^2``."""
@@ -301,8 +324,6 @@ class SqrtFactorCounter(CounterBase):
             self.t_ = t + 1
         return out
 
-    def _run(self, X: np.ndarray) -> np.ndarray:
-        return self._run_discrete(X) if self._discrete else self._run_float(X)
 
     @classmethod
     def _unit_test_params(cls):
@@ -375,7 +396,7 @@ def mean_error_factorization(T: int, max_iter: int = 5000, tol: float = 1e-10):
     return C.copy(), B.copy(), it
 
 
-class OptimalFactorCounter(CounterBase):
+class OptimalFactorCounter(_FactorCounter):
     """Private running sums by the mean-error optimal matrix factorization (small T).
 
     Releases ``y = B (C x + z) = A x + B z`` with the factors of
@@ -437,45 +458,9 @@ class OptimalFactorCounter(CounterBase):
         self._calibrate()
         self.reset()
 
-    @property
-    def _discrete(self) -> bool:
-        return self.noise in ("secure", "seeded-discrete")
-
-    def sensitivity(self) -> tuple[float, float]:
-        """(L1, L2) sensitivity of the encoder output ``C x``, in input units."""
-        dv = self._delta_value()
-        s2 = float((self._C**2).sum(axis=0).max()) * (1 + 1e-12)
-        s1 = float(np.abs(self._C).sum(axis=0).max()) * (1 + 1e-12)
-        return self.d * s1 * dv, math.sqrt(self.d * s2) * dv
-
-    def _calibrate(self) -> None:
-        spec = check_privacy(self.privacy)
-        d, T = self.d, int(self.T)
-        if self._discrete:
-            lo_g, hi_g = self._grid_bounds()
-            dg = hi_g - lo_g
-            if dg <= 0:
-                raise InvalidEvent("bounds collapse on the grid; increase grid_bits", field="grid_bits")
-            xmax = max(abs(lo_g), abs(hi_g))
-            gam = T * _U / (1 - T * _U)
-            ferr = gam * float(np.abs(self._C).sum(axis=1).max()) * xmax * (1 + 1e-12)
-            per = 1.0 + 2.0 * ferr
-            s1 = float(np.abs(self._C).sum(axis=0).max()) * (1 + 1e-12)
-            s2 = float((self._C**2).sum(axis=0).max()) * (1 + 1e-12)
-            l1 = d * (dg * s1 + T * per)
-            l2 = math.sqrt(d) * (dg * math.sqrt(s2) + math.sqrt(T) * per)
-            self._scale_q, self._guarantee = calibrate_discrete(spec, l1, l2, T * d)
-            return
-        l1, l2 = self.sensitivity()
-        self._noise_kind, self._scale, self._guarantee = calibrate_float(spec, l1, l2, self.noise)
-
-    def noise_variance(self) -> float:
-        """Variance of one draw ``z_s``, in squared input units."""
-        if self.noise == "none":
-            return 0.0
-        if self._discrete:
-            return discrete_noise_variance(self._scale_q, self._guarantee, self.grid_bits)
-        return 2.0 * self._scale**2 if self._noise_kind == "laplace" else self._scale**2
+    def _norms(self) -> tuple[float, float, float]:
+        A = np.abs(self._C)
+        return float(A.sum(axis=1).max()), float(A.sum(axis=0).max()), float((self._C**2).sum(axis=0).max())
 
     def variance(self) -> np.ndarray:
         """Closed-form ``Var(y_t - S_t) = var(z) ||B[t, :]||^2`` for t = 1..T."""
@@ -556,8 +541,6 @@ class OptimalFactorCounter(CounterBase):
             self.t_ = t + 1
         return out
 
-    def _run(self, X: np.ndarray) -> np.ndarray:
-        return self._run_discrete(X) if self._discrete else self._run_float(X)
 
     @classmethod
     def _unit_test_params(cls):
