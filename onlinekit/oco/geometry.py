@@ -355,7 +355,24 @@ class Simplex(_Domain):
         return [x >= 0, cp.sum(x) == float(self.z)]
 
 
-class L1Ball(_Domain):
+class _Ball(_Domain):
+    """A norm ball ``{||x|| <= radius}``: diameter ``2 radius`` in every dimension."""
+
+    extendable = True
+
+    def __init__(self, radius: float = 1.0):
+        self.radius = radius
+        _pos_number(radius, "radius")
+        self.reset()
+
+    def diameter_of(self, n_dims: int) -> float:
+        return 2.0 * float(self.radius)
+
+    def radius_param(self) -> float:
+        return float(self.radius)
+
+
+class L1Ball(_Ball):
     """The L1 ball ``{||x||_1 <= radius}``.
 
     Examples
@@ -366,18 +383,6 @@ class L1Ball(_Domain):
     """
 
     code = DOMAIN_L1
-    extendable = True
-
-    def __init__(self, radius: float = 1.0):
-        self.radius = radius
-        _pos_number(radius, "radius")
-        self.reset()
-
-    def diameter_of(self, n_dims: int) -> float:
-        return 2.0 * float(self.radius)
-
-    def radius_param(self) -> float:
-        return float(self.radius)
 
     def contains(self, x, tol: float = 1e-9) -> bool:
         return bool(np.abs(np.asarray(x, dtype=np.float64)).sum() <= self.radius * (1 + tol))
@@ -388,7 +393,7 @@ class L1Ball(_Domain):
         return [cp.norm1(x) <= float(self.radius)]
 
 
-class L2Ball(_Domain):
+class L2Ball(_Ball):
     """The Euclidean ball ``{||x||_2 <= radius}``.
 
     Examples
@@ -399,18 +404,6 @@ class L2Ball(_Domain):
     """
 
     code = DOMAIN_L2
-    extendable = True
-
-    def __init__(self, radius: float = 1.0):
-        self.radius = radius
-        _pos_number(radius, "radius")
-        self.reset()
-
-    def diameter_of(self, n_dims: int) -> float:
-        return 2.0 * float(self.radius)
-
-    def radius_param(self) -> float:
-        return float(self.radius)
 
     def contains(self, x, tol: float = 1e-9) -> bool:
         x = np.asarray(x, dtype=np.float64)
