@@ -205,6 +205,11 @@ def replay(
 
         total = len(stream.source) if hasattr(stream.source, "__len__") else None
         bar = tqdm(total=total, initial=n, unit="ev", unit_scale=True, desc="replay", mininterval=0.5)
+    def save(position, n_events):
+        _save_checkpoint(ckpt, learner, position, metrics, series, n_events,
+                         prior_skipped + stream.skipped, prior_bad + [str(r) for r in stream.bad_rows],
+                         stream.source.name)
+
     t0 = time.perf_counter()
     before = start
     consistent = True  # is (stream position) the position just after event n?
@@ -239,9 +244,7 @@ def replay(
             else:
                 consistent = False
             if consistent and next_ckpt and ckpt is not None and n >= next_ckpt:
-                _save_checkpoint(ckpt, learner, before, metrics, series, n,
-                                 prior_skipped + stream.skipped, prior_bad + [str(r) for r in stream.bad_rows],
-                                 stream.source.name)
+                save(before, n)
                 next_ckpt = (n // checkpoint_every + 1) * checkpoint_every
             if max_events and n >= max_events:
                 break
@@ -250,9 +253,7 @@ def replay(
             bar.close()
     elapsed = time.perf_counter() - t0
     if ckpt is not None and consistent:
-        _save_checkpoint(ckpt, learner, before, metrics, series, n,
-                         prior_skipped + stream.skipped, prior_bad + [str(r) for r in stream.bad_rows],
-                         stream.source.name)
+        save(before, n)
     if n and last_recorded != n:  # after the checkpoint: a resumed run records its own end
         _record(series, metrics, n)
     summary: dict[str, float] = {}
