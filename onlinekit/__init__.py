@@ -9,6 +9,7 @@ subproblems; ``onlinekit.engine`` the replay and simulate loops.
 from onlinekit.base import (
     ContinualRelease,
     DecisionMaker,
+    Diverged,
     InvalidEvent,
     Learner,
     SupervisedLearner,
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ContinualRelease",
     "DecisionMaker",
+    "Diverged",
     "InvalidEvent",
     "Learner",
     "SupervisedLearner",

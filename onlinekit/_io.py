@@ -9,16 +9,25 @@ from pathlib import Path
 __all__ = ["atomic_write_bytes", "atomic_write_text"]
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def _umask() -> int:
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int = 0o666) -> None:
     """Write ``data`` to ``path`` so that readers see either the old or the new file.
 
     The bytes go to a temporary file in the same directory, which is flushed and fsynced,
     then renamed over ``path``; the directory is fsynced so the rename survives a crash.
+    The file gets ``mode`` less the process umask, as :func:`open` would give it (pass
+    ``0o600`` for files that hold secrets).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -1,7 +1,10 @@
 """The one place numba is configured for onlinekit kernels.
 
-Kernels are compiled with ``cache=True`` (set ``NUMBA_CACHE_DIR`` to choose where the cache
-lives) and ``nogil=True``. numba's cache is keyed on the file that defines a kernel and does
+Kernels are compiled with ``cache=True`` and ``nogil=True``. The cache never goes inside the
+installed package (numba's default is a ``__pycache__`` beside each module, which a later
+install of the same package, e.g. an editable one, would then find and import from): it goes
+to ``$NUMBA_CACHE_DIR`` when that is set, else to a per-user cache folder
+(``platformdirs.user_cache_dir("onlinekit")/numba``, e.g. ``~/.cache/onlinekit/numba``). numba's cache is keyed on the file that defines a kernel and does
 not notice edits to kernels it calls from other files: after changing a shared kernel during
 development, clear the cache (or touch the calling module). Installed releases are unaffected
 (installing rewrites every file). No thread counts or other process-wide numba settings are changed.
@@ -10,9 +13,31 @@ Importing this module imports numba, so learner modules import their ``_kernels`
 
 from __future__ import annotations
 
-import numba
+import os
 
-__all__ = ["njit", "numba", "entry_point"]
+
+def cache_dir() -> str:
+    """Where compiled kernels are cached: ``$NUMBA_CACHE_DIR``, else the per-user cache folder.
+
+    >>> import os
+    >>> cache_dir() == os.environ["NUMBA_CACHE_DIR"]
+    True
+    """
+    env = os.environ.get("NUMBA_CACHE_DIR")
+    if env:
+        return env
+    import platformdirs
+
+    return os.path.join(platformdirs.user_cache_dir("onlinekit", appauthor=False), "numba")
+
+
+os.environ["NUMBA_CACHE_DIR"] = cache_dir()  # read by numba's config when it is first imported
+
+import numba  # noqa: E402
+
+numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]  # in case numba was imported before us
+
+__all__ = ["njit", "numba", "entry_point", "cache_dir"]
 
 
 def njit(*args, **kwargs):

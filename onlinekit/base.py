@@ -28,6 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 __all__ = [
+    "Diverged",
     "InvalidEvent",
     "Learner",
     "SupervisedLearner",
@@ -82,14 +83,28 @@ class InvalidEvent(ValueError):
 
     def at(self, offset: int) -> InvalidEvent:
         """Return a copy of this error located at stream ``offset``."""
-        return InvalidEvent(self.message, field=self.field, offset=offset)
+        return type(self)(self.message, field=self.field, offset=offset)
 
     def __reduce__(self):
-        return (_rebuild_invalid_event, (self.message, self.field, self.offset))
+        return (_rebuild_invalid_event, (self.message, self.field, self.offset, type(self) is Diverged))
 
 
-def _rebuild_invalid_event(message, field, offset):
-    return InvalidEvent(message, field=field, offset=offset)
+class Diverged(InvalidEvent):
+    """An update that would make a learner's state non-finite; it was not applied.
+
+    Replay stops at the first one: ``diverged at event N`` (try a smaller step size, or
+    standardised features).
+
+    Examples
+    --------
+    >>> err = Diverged("weights would be inf", offset=3)
+    >>> isinstance(err, InvalidEvent), str(err.at(7))
+    (True, 'event 7: weights would be inf')
+    """
+
+
+def _rebuild_invalid_event(message, field, offset, diverged=False):
+    return (Diverged if diverged else InvalidEvent)(message, field=field, offset=offset)
 
 
 # --------------------------------------------------------------------------------------------

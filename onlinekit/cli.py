@@ -7,6 +7,7 @@ learner, missing column, malformed file, bad parameter) print one line and exit 
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -19,9 +20,6 @@ from onlinekit._cliutil import parse_params as _parse_params
 DEFAULT_SOURCE = "river:Phishing"
 DEFAULT_LEARNER = "ogd-classifier"
 DEFAULT_PARAMS = ("lr=0.1",)
-
-
-
 
 
 class _Group(click.Group):
@@ -45,17 +43,32 @@ def main() -> None:
 # --------------------------------------------------------------------------------------------
 @main.command()
 @click.argument("source", required=False)
-@click.option("--learner", "-l", default=None, help="Registered learner name (see `onlinekit learners`).")
+@click.option("--learner", "-l", default=None, help="Registered learner name (see `onlinekit learners`); default: ogd.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Learner parameter (JSON value).")
-@click.option("--target", "-t", default=None, help="Target column, or an expression such as 'income == \">50K\"'.")
+@click.option("--target", "-t", default=None,
+              help="Target column (a name, or a 0-based column number), or an expression such as 'income == \">50K\"'.")
 @click.option("--features", "-f", multiple=True, help="Feature columns (repeat or comma-separate); default: all others.")
 @click.option("--group", "-g", "groups", multiple=True, metavar="NAME=EXPR", help="Group predicate over columns (groups may intersect).")
-@click.option("--sensitive", default=None, help="Sensitive-attribute column (fairness learners).")
+@click.option("--sensitive", default=None, metavar="COL|EXPR",
+              help="Sensitive attribute (fairness metrics and learners); its values become groups 0, 1, ... in order of first appearance.")
 @click.option("--metric", "-m", "metric_names", multiple=True, help="loss, accuracy, regret, fairness, squared, absolute, log, zero_one.")
+@click.option("--delimiter", default=None, metavar="C", help="CSV field separator (default: sniffed from the first line among , ; TAB |).")
+@click.option("--no-header", is_flag=True, help="The CSV file has no header row (columns c0, c1, ... unless --names).")
+@click.option("--names", default=None, metavar="A,B,C", help="Column names for a header-less CSV file.")
+@click.option("--na-values", default=None, metavar="LIST", help="Comma-separated texts meaning 'missing' (the empty cell always does).")
+@click.option("--missing", type=click.Choice(["raise", "skip", "zero", "mean"]), default="raise", show_default=True,
+              help="Missing feature cells: error, skip the row, impute 0, or impute the running mean so far.")
+@click.option("--categorical", default="auto", show_default=True, metavar="COLS|auto|none",
+              help="Categorical features: auto = text columns; or a comma-separated list; none = numbers only.")
+@click.option("--max-levels", type=int, default=32, show_default=True, help="Levels one-hot encoded per categorical column.")
+@click.option("--hash-bits", type=int, default=6, show_default=True, help="Levels past --max-levels are hashed into 2**BITS buckets.")
+@click.option("--scale", type=click.Choice(["none", "standard"]), default=None,
+              help="Online standardisation of numeric features (running mean/std of the events before each one). "
+                   "Default: standard when --learner is not given (the default learner), else none.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None, help="Write report.json, series.csv, plots, checkpoint here.")
 @click.option("--checkpoint-every", type=int, default=None, help="Checkpoint every N events (needs --out or --checkpoint).")
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(dir_okay=False), default=None, help="Checkpoint file (default OUT/checkpoint.npz).")
-@click.option("--resume", is_flag=True, help="Continue from the checkpoint if it exists.")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint if it exists (same source and options).")
 @click.option("--errors", type=click.Choice(["raise", "skip"]), default="raise", show_default=True, help="What to do with malformed rows.")
 @click.option("--block-size", type=int, default=8192, show_default=True)
 @click.option("--record-every", type=int, default=None, help="Record metrics every N events (default 1000).")
@@ -67,34 +80,49 @@ def main() -> None:
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="With --shard-by: local worker processes.")
 @click.option("--address", default=None, help="Ray cluster address (default: start a local Ray instance).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def replay(source, learner, params, target, features, groups, sensitive, metric_names, out,
-           checkpoint_every, checkpoint_path, resume, errors, block_size, record_every, max_events,
-           progress, shard_by, backend, jobs, address, debug):
+def replay(source, learner, params, target, features, groups, sensitive, metric_names, delimiter, no_header, names,
+           na_values, missing, categorical, max_levels, hash_bits, scale, out, checkpoint_every, checkpoint_path,
+           resume, errors, block_size, record_every, max_events, progress, shard_by, backend, jobs, address, debug):
     """Replay a logged stream (CSV, JSONL, Parquet, river:NAME, synthetic:NAME) through a learner.
 
-    With no SOURCE, replays the Phishing dataset bundled with River through OGD (logistic).
+    For each event in order: predict, then learn. With no SOURCE, replays the Phishing
+    dataset bundled with River through OGD (logistic). Text columns are categorical features
+    (one-hot, hashed past --max-levels); with the default learner, numeric features are
+    standardised online (--scale standard), so unscaled columns do not make it diverge.
+    A run that diverges stops with 'diverged at event N' (exit 2).
     """
     try:
         from onlinekit import engine
         from onlinekit.metrics import make_metric
         from onlinekit.registry import get_learner_class
         from onlinekit.streams import Schema, Stream, open_source
+        from onlinekit.streams.encode import FeatureEncoder
 
+        default_learner = learner is None
         if source is None:
             source = DEFAULT_SOURCE
             if learner is None:
                 learner, params = DEFAULT_LEARNER, DEFAULT_PARAMS + tuple(params)
         learner = learner or "ogd"
+        if scale is None:
+            scale = "standard" if default_learner else "none"
         cls = get_learner_class(learner)
         model = cls(**_parse_params(params))
-        src = open_source(source, errors=errors)
+        src = _open_replay_source(source, errors, delimiter, no_header, names, na_values)
         cols = src.column_names()
+        target = _column_ref(target, cols)
         if target is None:
             target = "y" if "y" in cols else None
             if target is None:
                 raise ValueError(f"{source}: no column 'y'; say which column is the target with --target (columns: {cols})")
-        feats = tuple(c.strip() for f in features for c in f.split(",") if c.strip()) or None
-        schema = Schema(features=feats, target=target, groups=tuple(groups), sensitive=sensitive)
+        if target.isidentifier() and target not in cols:
+            raise ValueError(f"{source}: no target column {target!r}; columns: {cols}")
+        feats = tuple(_column_ref(c.strip(), cols) for f in features for c in f.split(",") if c.strip()) or None
+        schema = Schema(features=feats, target=target, groups=tuple(groups), sensitive=_column_ref(sensitive, cols))
+        cats = categorical if categorical in ("auto", "none") else tuple(
+            _column_ref(c.strip(), cols) for c in categorical.split(",") if c.strip())
+        encoder = FeatureEncoder(cats, max_levels=max_levels, hash_bits=hash_bits, missing=missing, scale=scale,
+                                 na_values=_split_list(na_values), grow=hasattr(model, "grow_features"))
         if shard_by is None and (backend != "local" or jobs != 1 or address):
             raise ValueError("--backend/--jobs/--address apply to sharded replay: add --shard-by COL")
         if shard_by is not None:
@@ -112,7 +140,7 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
             if report.failures:
                 sys.exit(1)
             return
-        stream = Stream(src, schema, block_size=block_size, errors=errors)
+        stream = Stream(src, schema, block_size=block_size, errors=errors, encoder=encoder)
         task = engine.task_of(model)
         group_names = tuple(g.name for g in schema.groups)
         metrics = None
@@ -126,10 +154,63 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
         show = sys.stderr.isatty() if progress is None else progress
         report = engine.replay(model, stream, metrics=metrics, checkpoint=ckpt, checkpoint_every=checkpoint_every,
                                resume=resume, progress=show, record_every=record_every, max_events=max_events)
+    except KeyboardInterrupt as exc:
+        click.echo(f"error: {exc}" if str(exc) else "error: interrupted", err=True)
+        sys.exit(130)
     except _USER_ERRORS as exc:
         _fail(exc, debug)
         return
+    report.meta["command"] = " ".join(shlex.quote(a) for a in ["onlinekit", *sys.argv[1:]])
     _finish_replay(report, out)
+
+
+def _split_list(text: str | None) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",")) if text else ()
+
+
+def _open_replay_source(source, errors, delimiter, no_header, names, na_values):
+    """The replay source, with the CSV options applied (and refused for other kinds)."""
+    from onlinekit.streams import open_source
+
+    is_csv = Path(source).suffix.lower() in (".csv", ".tsv", ".txt", ".data") or source.lower().endswith(
+        (".csv.gz", ".tsv.gz", ".txt.gz"))
+    csv_opts = {}
+    if delimiter is not None:
+        csv_opts["delimiter"] = "\t" if delimiter in ("\\t", "tab", "TAB") else delimiter
+    if names is not None:
+        csv_opts["header"] = list(_split_list(names))
+    elif no_header:
+        csv_opts["header"] = False
+    if is_csv:
+        csv_opts["na_values"] = ("",) + _split_list(na_values)
+    elif csv_opts:
+        raise ValueError("--delimiter/--no-header/--names apply to CSV files only")
+    src = open_source(source, errors=errors, **csv_opts)
+    cols = src.column_names()
+    if is_csv and "header" not in csv_opts and cols and all(_is_number(c) for c in cols):
+        raise ValueError(f"{source}: the first line {cols} looks like data, not column names; "
+                         "use --no-header (columns c0, c1, ...) or --names A,B,C")
+    return src
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _column_ref(ref: str | None, cols: list[str]) -> str | None:
+    """A column given by name, or by its 0-based number when no column has that name."""
+    if ref is None or ref in cols:
+        return ref
+    if ref.isdigit():
+        k = int(ref)
+        if k >= len(cols):
+            raise ValueError(f"column number {k} is out of range: the source has {len(cols)} columns {cols}")
+        return cols[k]
+    return ref
 
 
 def _finish_replay(report, out) -> None:

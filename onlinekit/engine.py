@@ -18,11 +18,24 @@ from typing import Any
 
 import numpy as np
 
-from onlinekit.base import InvalidEvent, Learner, spawn_seeds, state_from_bytes, state_to_bytes
+from onlinekit.base import Diverged, InvalidEvent, Learner, spawn_seeds, state_from_bytes, state_to_bytes
 from onlinekit.metrics import Metric, default_metrics
 from onlinekit.report import Report
 
-__all__ = ["replay", "simulate", "task_of", "as_stream"]
+__all__ = ["replay", "simulate", "task_of", "as_stream", "Interrupted"]
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a replay: ``events`` were processed, ``checkpoint_events`` of them are
+    in the newest checkpoint (``None`` without one)."""
+
+    def __init__(self, events: int, checkpoint_events: int | None) -> None:
+        self.events = events
+        self.checkpoint_events = checkpoint_events
+        where = ("rerun with --resume to continue from the checkpoint at event "
+                 f"{checkpoint_events:,}" if checkpoint_events is not None else
+                 "use --out with --checkpoint-every N to be able to resume")
+        super().__init__(f"interrupted at event {events:,}; {where}")
 
 
 def task_of(learner: Any) -> str:
@@ -62,6 +75,9 @@ def as_stream(data: Any, block_size: int = 8192):
 def _predict_learn(learner: Any, block, task: str) -> np.ndarray:
     """Predictions made before learning each event of ``block`` (then learned)."""
     kw = block.learn_kwargs()
+    grow = getattr(learner, "grow_features", None)
+    if grow is not None and block.X is not None and block.X.shape[1] > learner.n_features_in_:
+        grow(block.feature_names)  # new encoded columns (e.g. a new category level) at weight 0
     if hasattr(learner, "predict_learn_many"):
         try:
             return np.asarray(learner.predict_learn_many(block.X, block.y, **kw), dtype=np.float64)
@@ -95,7 +111,31 @@ def _record(series: dict[str, list], metrics: Sequence[Metric], n: int) -> None:
             series.setdefault(k, []).append(float(v))
 
 
-def _save_checkpoint(path: Path, learner, position, metrics, series, n, skipped, bad_rows, source) -> None:
+def _stream_identity(stream) -> dict:
+    """What a checkpoint must match to be resumed on ``stream``: source and column roles."""
+    s = stream.schema
+    return {
+        "source": stream.source.name,
+        "columns": list(stream.source.column_names()),
+        "features": list(stream.feature_names()),
+        "target": s.target,
+        "groups": [f"{g.name}={g.expr.text}" for g in s.groups],
+        "sensitive": s.sensitive,
+    }
+
+
+def _check_identity(ckpt: Path, saved: dict, stream) -> None:
+    mine = _stream_identity(stream)
+    for key, want in mine.items():
+        have = saved.get(key)
+        if have is None and key != "source" and key not in saved:
+            continue  # older checkpoints do not record every field
+        if have != want:
+            raise ValueError(f"checkpoint {ckpt} was written for {key} {have!r}, not {want!r}; "
+                             "resume with the same source and columns, or use a new --out")
+
+
+def _save_checkpoint(path: Path, learner, position, metrics, series, n, skipped, bad_rows, stream) -> None:
     from onlinekit._io import atomic_write_bytes
 
     extra = {
@@ -105,8 +145,11 @@ def _save_checkpoint(path: Path, learner, position, metrics, series, n, skipped,
         "n_events": n,
         "skipped": skipped,
         "bad_rows": list(bad_rows),
-        "source": source,
+        "stream": _stream_identity(stream),
+        "source": stream.source.name,
     }
+    if stream.encoder is not None:
+        extra["encoder"] = stream.encoder.state_dict()
     atomic_write_bytes(path, state_to_bytes(learner, extra))
 
 
@@ -187,6 +230,15 @@ def replay(
         saved, extra = state_from_bytes(ckpt.read_bytes())
         if type(saved) is not type(learner) or repr(saved.get_params()) != repr(learner.get_params()):
             raise ValueError(f"checkpoint {ckpt} holds {saved!r}, not {learner!r}")
+        if "stream" in extra:
+            _check_identity(ckpt, extra["stream"], stream)
+        elif extra.get("source") != stream.source.name:
+            raise ValueError(f"checkpoint {ckpt} was written for source {extra.get('source')!r}, "
+                             f"not {stream.source.name!r}")
+        if (stream.encoder is None) != ("encoder" not in extra):
+            raise ValueError(f"checkpoint {ckpt}: feature encoding differs from this run's")
+        if stream.encoder is not None:
+            stream.encoder.load_state_dict(extra["encoder"])
         learner.load_state_dict(saved.state_dict())
         for m, s in zip(metrics, extra["metrics"], strict=True):
             m.load_state_dict(s)
@@ -208,19 +260,29 @@ def replay(
     def save(position, n_events):
         _save_checkpoint(ckpt, learner, position, metrics, series, n_events,
                          prior_skipped + stream.skipped, prior_bad + [str(r) for r in stream.bad_rows],
-                         stream.source.name)
+                         stream)
+
+    last_ckpt = n if resume and ckpt is not None and ckpt.exists() else None
 
     t0 = time.perf_counter()
     before = start
     consistent = True  # is (stream position) the position just after event n?
     try:
-        for block in stream.blocks(start=start):
+        for block in stream.blocks(start=start, limit=max_events):
             i = 0
             while i < len(block):
                 stop_at = min(next_record, max_events) if max_events else next_record
                 j = min(len(block), i + (stop_at - n))
                 sub = block.slice(i, j) if (i, j) != (0, len(block)) else block
-                preds = _predict_learn(learner, sub, task)
+                try:
+                    preds = _predict_learn(learner, sub, task)
+                except Diverged as exc:
+                    raise Diverged(f"diverged at event {exc.offset}: {exc.message} "
+                                   "(try a smaller lr or --scale standard)", offset=exc.offset) from None
+                if not _all_finite(preds):
+                    k = int(np.flatnonzero(~np.isfinite(preds))[0])
+                    raise Diverged(f"diverged at event {sub.offset + k}: the prediction is {preds[k]!r} "
+                                   "(try a smaller lr or --scale standard)", offset=sub.offset + k)
                 for m in metrics:
                     m.update(sub.y, preds, sub.X, sub.groups, **sub.extra)
                 n += j - i
@@ -231,7 +293,7 @@ def replay(
                     next_record += record_every
                 if max_events and n >= max_events:
                     break
-            if bar:
+            if bar is not None:
                 bar.update(len(block))
             after = stream.position
             if n == after.events:
@@ -245,11 +307,14 @@ def replay(
                 consistent = False
             if consistent and next_ckpt and ckpt is not None and n >= next_ckpt:
                 save(before, n)
+                last_ckpt = n
                 next_ckpt = (n // checkpoint_every + 1) * checkpoint_every
             if max_events and n >= max_events:
                 break
+    except KeyboardInterrupt:
+        raise Interrupted(n, last_ckpt) from None
     finally:
-        if bar:
+        if bar is not None:
             bar.close()
     elapsed = time.perf_counter() - t0
     if ckpt is not None and consistent:
@@ -261,6 +326,12 @@ def replay(
         summary.update(m.get())
     done = n - resumed_from
     summary["events_per_s"] = done / elapsed if elapsed > 0 else float("nan")
+    import onlinekit
+
+    if stream.encoder is not None:
+        features = stream.encoder.feature_list()
+    else:
+        features = [{"name": c, "column": c, "encoding": "numeric"} for c in stream.feature_names()]
     return Report(
         learner=repr(learner),
         source=stream.source.name,
@@ -271,7 +342,14 @@ def replay(
         bad_rows=prior_bad + [str(r) for r in stream.bad_rows],
         elapsed_s=elapsed,
         resumed_from=resumed_from,
+        meta={"onlinekit_version": onlinekit.__version__, "features": features},
     )
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    from onlinekit.streams.schema import _all_finite as check
+
+    return check(a)
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,9 +416,9 @@ def simulate(
             series["reward"].append(total)
             if has_regret:
                 series.setdefault("regret", []).append(regret)
-        if bar:
+        if bar is not None:
             bar.update(1)
-    if bar:
+    if bar is not None:
         bar.close()
     elapsed = time.perf_counter() - t0
     if not has_regret:

@@ -17,9 +17,10 @@ __all__ = ["Report"]
 
 
 def _clean(v: Any) -> Any:
+    """JSON-ready values: numpy scalars to Python, NaN and infinities to ``None`` (null)."""
     if isinstance(v, (np.floating, float)):
         v = float(v)
-        return v if math.isfinite(v) else repr(v)
+        return v if math.isfinite(v) else None
     if isinstance(v, np.integer):
         return int(v)
     if isinstance(v, np.ndarray):
@@ -53,6 +54,9 @@ class Report:
         Wall time of this call (not counting time before a resume).
     resumed_from
         Event offset the run resumed from (0 for a fresh run).
+    meta
+        Provenance written at the top of ``report.json``: ``onlinekit_version``, the
+        ``command`` line, the ``features`` the learner saw (with their encodings).
     """
 
     learner: str
@@ -64,9 +68,11 @@ class Report:
     bad_rows: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     resumed_from: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _clean({
+            **self.meta,
             "learner": self.learner,
             "source": self.source,
             "n_events": self.n_events,
@@ -92,6 +98,8 @@ class Report:
         and, when matplotlib is installed, one PNG per series."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
+        for stale in [*out.glob("*.png"), out / "skipped.csv"]:  # from an earlier run into the same folder
+            stale.unlink(missing_ok=True)
         files = []
         p = out / "report.json"
         atomic_write_text(p, json.dumps(self.to_dict(), indent=2))

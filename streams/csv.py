@@ -116,10 +116,12 @@ class CSVSource(Source):
         :attr:`bad_rows`. Malformed: a row with the wrong number of fields, or an empty or
         non-numeric field in a numeric column.
     delimiter
-        Field separator; default ``","``, or ``"\\t"`` for ``.tsv`` files.
+        Field separator. Default: ``"\\t"`` for ``.tsv`` files, else sniffed from the first
+        line: the most frequent of ``, ; \\t |`` outside quotes (``","`` if none occurs).
     header
-        ``True``: the first row holds the column names. Or a list of names, when the file
-        has no header row.
+        ``True``: the first row holds the column names. ``False``: there is no header row;
+        the columns are named ``c0, c1, ...`` (as many as the first row has fields). Or a
+        list of names, when the file has no header row.
     na_values
         Texts read as NaN in numeric columns (e.g. ``("NA", "?")``; include ``""`` to accept
         empty fields). Texts that are numbers stay numbers. Non-finite values are rejected
@@ -163,9 +165,13 @@ class CSVSource(Source):
         self.errors = check_errors_mode(errors)
         suffixes = [s.lower() for s in self.path.suffixes]
         self._gzip = bool(suffixes) and suffixes[-1] == ".gz"
+        if not self.path.exists():
+            raise MissingDataError(f"no such file: {self.name}")
+        if self.path.is_dir():
+            raise StreamError(f"{self.name}: is a directory, not a CSV file")
         if delimiter is None:
             base = suffixes[:-1] if self._gzip else suffixes
-            delimiter = "\t" if base and base[-1] == ".tsv" else ","
+            delimiter = "\t" if base and base[-1] == ".tsv" else self._sniff()
         if len(delimiter) != 1 or ord(delimiter) > 127 or delimiter in "\"\r\n":
             raise ValueError(f"delimiter must be one ASCII character other than quote/newline, got {delimiter!r}")
         self.delimiter = delimiter
@@ -180,13 +186,9 @@ class CSVSource(Source):
         if int(_read_size) < 1:
             raise ValueError("_read_size must be >= 1")
         self._read_size = int(_read_size)
-        if not self.path.exists():
-            raise MissingDataError(f"no such file: {self.name}")
-        if self.path.is_dir():
-            raise StreamError(f"{self.name}: is a directory, not a CSV file")
-        self._header_given = not isinstance(header, bool)
         if header is False:
-            raise ValueError("header=False: pass the column names as a list instead")
+            header = [f"c{j}" for j in range(self._count_fields())]
+        self._header_given = not isinstance(header, bool)
         self._names: list[str] | None = list(header) if self._header_given else None
         if self._names is not None:
             self._check_names(self._names)
@@ -194,6 +196,29 @@ class CSVSource(Source):
         self.column_names()  # read the header now: errors surface early
 
     # -- reading ------------------------------------------------------------------------
+    def _first_line(self) -> str:
+        with self._open() as f:
+            raw = f.readline(1 << 20)
+        return raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+
+    def _sniff(self) -> str:
+        """The most frequent candidate delimiter outside quotes on the first line."""
+        counts = dict.fromkeys(",;\t|", 0)
+        quoted = False
+        for ch in self._first_line():
+            if ch == '"':
+                quoted = not quoted
+            elif not quoted and ch in counts:
+                counts[ch] += 1
+        best = max(counts, key=lambda c: counts[c])
+        return best if counts[best] else ","
+
+    def _count_fields(self) -> int:
+        line = self._first_line()
+        if not line:
+            return 0
+        return len(next(_pycsv.reader([line], delimiter=self.delimiter)))
+
     def _open(self):
         if self._gzip:
             return gzip.open(self.path, "rb")

@@ -83,6 +83,8 @@ class ColumnExpr:
             raise ExprError(f"cannot parse expression {self.text!r}: {exc.msg}") from None
         kinds: dict[str, str] = {}
         self._check(tree.body, kinds, names)
+        if not kinds:
+            raise ExprError(f"expression {self.text!r} names no column")
         object.__setattr__(self, "_tree", tree)
         object.__setattr__(self, "_names", names)
         object.__setattr__(self, "columns", kinds)

@@ -87,6 +87,7 @@ class Schema:
     position: str | None = None
     weight: str | None = None
     _target_expr: ColumnExpr | None = field(init=False, repr=False, compare=False, default=None)
+    _sensitive_expr: ColumnExpr | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         if self.features is not None:
@@ -98,43 +99,74 @@ class Schema:
         object.__setattr__(self, "groups", gs)
         if self.target is not None and not self.target.isidentifier():
             object.__setattr__(self, "_target_expr", ColumnExpr(self.target))
+        if self.sensitive is not None and not self.sensitive.isidentifier():
+            object.__setattr__(self, "_sensitive_expr", ColumnExpr(self.sensitive))
 
     # ------------------------------------------------------------------------------------
+    def _group_columns(self) -> dict[str, str]:
+        kinds: dict[str, str] = {}
+        for g in self.groups:
+            for c, k in g.expr.columns.items():
+                kinds[c] = "str" if "str" in (k, kinds.get(c)) else "float"
+        return kinds
+
     def _role_columns(self) -> dict[str, str]:
+        """Columns of the roles that are never features by default (target, sensitive, ...)."""
         kinds: dict[str, str] = {}
         if self.target is not None:
             if self._target_expr is None:
                 kinds[self.target] = "float"
             else:
                 kinds.update(self._target_expr.columns)
-        for g in self.groups:
-            for c, k in g.expr.columns.items():
-                kinds[c] = "str" if "str" in (k, kinds.get(c)) else "float"
         for role in _NUMERIC_EXTRA:
             c = getattr(self, role)
             if c is not None:
                 kinds[c] = "float"
         if self.sensitive is not None:
-            kinds.setdefault(self.sensitive, "str_or_float")
+            if self._sensitive_expr is None:
+                kinds.setdefault(self.sensitive, "str_or_float")
+            else:
+                for c, k in self._sensitive_expr.columns.items():
+                    kinds.setdefault(c, k)
         return kinds
 
-    def resolve_features(self, available: Sequence[str]) -> tuple[str, ...]:
-        """Feature columns given the source's columns (checks they exist)."""
+    def resolve_features(self, available: Sequence[str], text_ok: bool = False) -> tuple[str, ...]:
+        """Feature columns given the source's columns (checks they exist).
+
+        By default every column that no other role uses; columns that groups are defined
+        over stay features (a group is a view of the data, not a hidden column), except
+        text columns when ``text_ok`` is false (no categorical encoding).
+        """
         if self.features is not None:
             missing = [c for c in self.features if c not in available]
             if missing:
                 raise StreamError(f"feature column(s) {missing} not in the source; it has {list(available)}")
             return self.features
         used = set(self._role_columns())
+        if not text_ok:
+            used |= {c for c, k in self._group_columns().items() if k == "str"}
         return tuple(c for c in available if c not in used)
 
-    def kinds(self, available: Sequence[str]) -> dict[str, str]:
-        """Column to kind (``"float"`` / ``"str"`` / ``"str_or_float"``) the schema needs."""
-        kinds = {c: "float" for c in self.resolve_features(available)}
+    def kinds(self, available: Sequence[str], encoder=None) -> dict[str, str]:
+        """Column to kind (``"float"`` / ``"str"`` / ``"str_or_float"``) the schema needs.
+
+        With an ``encoder`` (:class:`~onlinekit.streams.encode.FeatureEncoder`), feature
+        columns are asked for as it says (text allowed for categorical ones).
+        """
+        text_ok = encoder is not None and encoder.categorical != "none"
+        feats = self.resolve_features(available, text_ok)
+        kinds = {c: (encoder.kind_for(c) if encoder is not None else "float") for c in feats}
+        merged = self._group_columns()
         for c, k in self._role_columns().items():
+            if c not in merged or k == "str":
+                merged[c] = k
+        for c, k in merged.items():
             if c not in available:
                 raise StreamError(f"column {c!r} (used by the schema) not in the source; it has {list(available)}")
-            kinds[c] = k if c not in kinds else kinds[c]
+            if c not in kinds:
+                kinds[c] = k
+            elif k == "str" and kinds[c] != "float":
+                kinds[c] = "str"
         return kinds
 
     # ------------------------------------------------------------------------------------
@@ -145,23 +177,27 @@ class Schema:
         features: tuple[str, ...] | None = None,
         errors: str = "raise",
         on_bad=None,
+        encoder=None,
     ) -> Block:
         """Build a :class:`Block` from ``chunk``; events get offsets from ``offset``.
 
         Non-finite features, targets, rewards or propensities are errors (``errors="raise"``)
-        or dropped rows passed to ``on_bad(BadRow)`` (``errors="skip"``).
+        or dropped rows passed to ``on_bad(BadRow)`` (``errors="skip"``). With an ``encoder``
+        (:class:`~onlinekit.streams.encode.FeatureEncoder`), NaN or an empty cell in a
+        feature is a *missing* cell handled by its ``missing`` policy, text columns are
+        encoded, and the sensitive attribute becomes a group index.
         """
         cols = chunk.columns
         n = len(chunk)
         feats = features if features is not None else self.resolve_features(list(cols))
-        if feats and chunk.matrix is not None and tuple(chunk.matrix[0]) == tuple(feats):
-            X = chunk.matrix[1]
-        elif feats:
-            X = np.empty((n, len(feats)), dtype=np.float64)
-            for j, c in enumerate(feats):
-                X[:, j] = cols[c]
-        else:
-            X = None
+        X = None
+        if encoder is None:
+            if feats and chunk.matrix is not None and tuple(chunk.matrix[0]) == tuple(feats):
+                X = chunk.matrix[1]
+            elif feats:
+                X = np.empty((n, len(feats)), dtype=np.float64)
+                for j, c in enumerate(feats):
+                    X[:, j] = cols[c]
         y = None
         if self.target is not None:
             if self._target_expr is None:
@@ -174,7 +210,8 @@ class Schema:
             if c is not None:
                 extra[role] = np.asarray(cols[c], dtype=np.float64)
         if self.sensitive is not None:
-            extra["sensitive"] = cols[self.sensitive]
+            extra["sensitive"] = (cols[self.sensitive] if self._sensitive_expr is None
+                                  else self._sensitive_expr.evaluate(cols))
         G = None
         if self.groups:
             G = np.empty((n, len(self.groups)), dtype=bool)
@@ -182,42 +219,68 @@ class Schema:
                 G[:, j] = g.expr.evaluate(cols)
 
         # -- non-finite checks ------------------------------------------------------------
+        bad = np.zeros(n, dtype=bool)
+
+        def reject(i: int, col: str, msg: str) -> None:
+            if errors == "raise":
+                raise StreamError(f"{chunk.where(i)}, column {col!r}: {msg}")
+            if not bad[i] and on_bad is not None:
+                on_bad(BadRow(chunk.where(i), col, msg))
+            bad[i] = True
+
         checks: list[tuple[str, np.ndarray]] = []
         if X is not None:
             checks.append(("features", X))
+        elif encoder is not None:
+            for c in encoder.numeric_:  # NaN is a missing cell (below); inf is an error
+                v = cols[c]
+                if not _all_finite(np.where(np.isnan(v), 0.0, v)):
+                    for i in np.flatnonzero(np.isinf(v)).tolist():
+                        reject(i, c, f"non-finite value {float(v[i])!r}")
         if y is not None:
             checks.append((self.target, y))
         for role in ("reward", "propensity", "weight"):
             if role in extra:
                 checks.append((getattr(self, role), extra[role]))
-        bad = np.zeros(n, dtype=bool)
         for name, arr in checks:
             if _all_finite(arr):
                 continue
             fin = np.isfinite(arr)
-            if fin.ndim == 2:
-                rowbad = ~fin.all(axis=1)
-            else:
-                rowbad = ~fin
-            if rowbad.any():
-                for i in np.flatnonzero(rowbad):
-                    if fin.ndim == 2:
-                        j = int(np.flatnonzero(~fin[i])[0])
-                        col, val = feats[j], arr[i, j]
+            rowbad = ~fin.all(axis=1) if fin.ndim == 2 else ~fin
+            for i in np.flatnonzero(rowbad).tolist():
+                if fin.ndim == 2:
+                    j = int(np.flatnonzero(~fin[i])[0])
+                    col, val = feats[j], arr[i, j]
+                else:
+                    col, val = name, arr[i]
+                reject(i, col, f"non-finite value {float(val)!r}")
+        if encoder is not None:
+            holes = encoder.is_missing(cols)
+            if holes and encoder.missing in ("raise", "skip"):
+                first: dict[int, str] = {}
+                for c, m in holes.items():
+                    for i in np.flatnonzero(m).tolist():
+                        first.setdefault(i, c)
+                for i in sorted(first):
+                    if bad[i]:
+                        continue
+                    if encoder.missing == "skip":
+                        if on_bad is not None:
+                            on_bad(BadRow(chunk.where(i), first[i], "missing value (skipped: --missing skip)"))
+                        bad[i] = True
                     else:
-                        col, val = name, arr[i]
-                    msg = f"non-finite value {float(val)!r}"
-                    if errors == "raise":
-                        raise StreamError(f"{chunk.where(i)}, column {col!r}: {msg}")
-                    if not bad[i] and on_bad is not None:
-                        on_bad(BadRow(chunk.where(i), col, msg))
-                    bad[i] = True
+                        reject(i, first[i], "missing value (choose --missing skip|zero|mean)")
+            X = encoder.encode(cols, feats, ~bad)
+            feats = tuple(encoder.names_)
         if bad.any():
             keep = ~bad
-            X = None if X is None else np.ascontiguousarray(X[keep])
+            if encoder is None and X is not None:
+                X = np.ascontiguousarray(X[keep])
             y = None if y is None else y[keep]
             G = None if G is None else G[keep]
             extra = {k: v[keep] for k, v in extra.items()}
+        if encoder is not None and "sensitive" in extra:
+            extra["sensitive"] = encoder.sensitive_codes(extra["sensitive"])
         return Block(
             offset=offset,
             X=X,

@@ -34,6 +34,9 @@ class Stream:
     errors
         ``"raise"`` (default) or ``"skip"``; skipped rows are counted in :attr:`skipped`
         and described in :attr:`bad_rows`.
+    encoder
+        Optional :class:`~onlinekit.streams.encode.FeatureEncoder`: categorical features,
+        missing cells and online scaling (its state is part of the stream's position).
 
     Examples
     --------
@@ -54,6 +57,7 @@ class Stream:
         *,
         block_size: int = 8192,
         errors: str = "raise",
+        encoder=None,
     ) -> None:
         if block_size < 1:
             raise ValueError(f"block_size must be >= 1, got {block_size}")
@@ -63,6 +67,7 @@ class Stream:
         self.errors = check_errors_mode(errors)
         self._bad: list[BadRow] = []
         self._skipped = 0
+        self.encoder = encoder
         self.position = StreamPosition()
 
     @property
@@ -81,20 +86,40 @@ class Stream:
             self._bad.append(row)
 
     def feature_names(self) -> tuple[str, ...]:
-        return self.schema.resolve_features(self.source.column_names())
+        """Raw feature columns (before any encoding)."""
+        return self.schema.resolve_features(self.source.column_names(), self._text_ok())
 
-    def blocks(self, start: StreamPosition | None = None) -> Iterator[Block]:
-        """Yield blocks from ``start`` (default: the beginning); updates :attr:`position`."""
+    def _text_ok(self) -> bool:
+        return self.encoder is not None and self.encoder.categorical != "none"
+
+    def blocks(self, start: StreamPosition | None = None, limit: int | None = None) -> Iterator[Block]:
+        """Yield blocks from ``start`` (default: the beginning); updates :attr:`position`.
+
+        ``limit``: stop after this many events in total (counting those before ``start``);
+        blocks are cut so that none reaches past it, so an encoder never sees an event after
+        the limit.
+        """
         pos = start or StreamPosition()
         self.position = pos
         available = self.source.column_names()
-        feats = self.schema.resolve_features(available)
-        kinds = self.schema.kinds(available)
+        feats = self.schema.resolve_features(available, self._text_ok())
+        kinds = self.schema.kinds(available, self.encoder)
         events = pos.events
-        for chunk in self.source.chunks(start=pos.rows, chunk_size=self.block_size, kinds=kinds):
-            block = self.schema.apply(chunk, events, feats, self.errors, self._on_bad)
-            n = len(block)
-            events += n
-            self.position = StreamPosition(rows=chunk.end, events=events)
-            if n:
-                yield block
+        while limit is None or events < limit:
+            size = self.block_size if limit is None else min(self.block_size, limit - events)
+            cut = False
+            for chunk in self.source.chunks(start=self.position.rows, chunk_size=size, kinds=kinds):
+                if self.encoder is not None:
+                    self.encoder.setup(feats, {c: ("str" if chunk.columns[c].dtype == object else "float")
+                                               for c in feats})
+                block = self.schema.apply(chunk, events, feats, self.errors, self._on_bad, self.encoder)
+                n = len(block)
+                events += n
+                self.position = StreamPosition(rows=chunk.end, events=events)
+                if n:
+                    yield block
+                if limit is not None and limit - events < size:
+                    cut = True  # ask the source again for a smaller chunk
+                    break
+            if not cut:
+                return

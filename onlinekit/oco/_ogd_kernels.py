@@ -23,6 +23,7 @@ SCHEDULE_SQRT = 1.0
 OK = -1
 BAD_Y = -2
 BAD_LABEL = -3
+DIVERGED = -4  # the update would make the weights or the intercept non-finite
 
 
 @njit
@@ -49,7 +50,9 @@ def _link(z, logistic):
 
 @njit
 def _step(x, y, p, w, b, t, lr, sqrt_schedule, l2, intercept, radius):
-    """One update after predicting ``p`` for ``(x, y)``; returns the new ``(b, t)``.
+    """One update after predicting ``p`` for ``(x, y)``; returns the new ``(b, t)``, or
+    ``(b, -1.0)`` with ``w`` untouched when the update would leave a non-finite weight,
+    intercept or squared norm (a diverging step is never applied).
 
     ``w <- Proj(w - eta ((p - y) x + l2 w))``, ``b <- b - eta (p - y)``: element by element
     the arithmetic of :class:`OMD` with the Euclidean map on the L2 ball (or the whole space),
@@ -59,6 +62,12 @@ def _step(x, y, p, w, b, t, lr, sqrt_schedule, l2, intercept, radius):
     eta = lr / math.sqrt(t) if sqrt_schedule else lr
     dz = p - y
     d = x.shape[0]
+    s = 0.0
+    for j in range(d):  # dry run: is every new weight (and their squared norm) finite?
+        v = w[j] - eta * (dz * x[j] + l2 * w[j])
+        s += v * v
+    if not math.isfinite(s) or (intercept and not math.isfinite(b - eta * dz)):
+        return b, -1.0
     s = 0.0
     for j in range(d):
         v = w[j] - eta * (dz * x[j] + l2 * w[j])
@@ -103,6 +112,8 @@ def _learn_one(x, y, w, bt, hp):
     p = _link(_dot(x, w, bt[0]), logistic)
     b, t = _step(x, y, p, w, bt[0], bt[1], hp[LR], hp[SCHEDULE] == SCHEDULE_SQRT, hp[L2],
                  hp[INTERCEPT] != 0.0, hp[RADIUS])
+    if t < 0.0:
+        return DIVERGED
     bt[0] = b
     bt[1] = t
     return OK
@@ -148,7 +159,10 @@ def _predict_learn_block(X, y, w, bt, hp, learn, out):
         p = _link(z, logistic)
         out[i] = p
         if learn:
-            b, t = _step(x, y[i], p, w, b, t, lr, sqrt_schedule, l2, intercept, radius)
+            b, t2 = _step(x, y[i], p, w, b, t, lr, sqrt_schedule, l2, intercept, radius)
+            if t2 < 0.0:
+                return i, DIVERGED
+            t = t2
     bt[0] = b
     bt[1] = t
     return -1, OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from river import base as river_base
 
-from onlinekit.base import InvalidEvent, Learner
+from onlinekit.base import Diverged, InvalidEvent, Learner
 from onlinekit.oco._features import FeatureIndex, check_target
 
 __all__ = ["OGD", "OGDClassifier"]
@@ -79,6 +79,33 @@ class _LinearOGD(Learner):
         self.features_ = self._index.names
 
     @property
+    def n_features_in_(self) -> int:
+        """Number of features (weights) so far."""
+        return len(self.w_)
+
+    def grow_features(self, names) -> None:
+        """Extend the model to the features ``names`` (the current ones first), new ones at
+        weight 0 -- exactly the state ``learn_one`` reaches when a new dict key appears, so
+        a replay whose encoder adds columns (a new category level) stays exact.
+
+        Examples
+        --------
+        >>> m = OGD(lr=0.1)
+        >>> m.learn_many(np.ones((3, 2)), np.ones(3))
+        >>> m.grow_features(["x0", "x1", "colour=red"])
+        >>> m.features_, m.w_[2]
+        (['x0', 'x1', 'colour=red'], 0.0)
+        """
+        names = list(names)
+        d = len(self.w_)
+        if len(names) < d:
+            raise InvalidEvent(f"cannot shrink from {d} to {len(names)} features", field="names")
+        if len(names) == d:
+            return
+        self._index.add(names[d:])
+        self.w_ = np.concatenate([self.w_, np.zeros(len(names) - d)])
+
+    @property
     def b_(self) -> float:
         """Intercept."""
         return float(self.bt_[0])
@@ -96,6 +123,8 @@ class _LinearOGD(Learner):
             raise InvalidEvent(f"non-finite value {y!r}", field=f"y{where}", offset=row)
         if code == k.BAD_LABEL:
             raise InvalidEvent(f"logistic loss needs labels in {{0, 1}}, got {y!r}", field=f"y{where}", offset=row)
+        if code == k.DIVERGED:
+            raise Diverged("the update would make the weights non-finite (not applied)", field=f"y{where}", offset=row)
         field = f"x[{code}]" if row is None else f"X[{row}, {code}]"
         raise InvalidEvent("non-finite value", field=field, offset=row)
 
@@ -279,7 +308,9 @@ class OGD(_LinearOGD, river_base.Regressor):
 
     @classmethod
     def _unit_test_params(cls):
-        yield {}
+        # River's check_estimator learns TrumpApproval's raw features (||x||^2 up to 5e11):
+        # unprojected constant steps diverge there (and are refused), so the ball bounds w
+        yield {"radius": 1.0}
         yield {"lr": 0.05, "schedule": "sqrt", "radius": 5.0, "l2": 0.01}
 
 
