@@ -23,7 +23,17 @@ DEFAULT_PARAMS = ("lr=0.1",)
 
 
 class _Group(click.Group):
-    """Keeps ``--debug`` behaviour uniform for every command."""
+    """Keeps the command line as typed (``report.json`` records it)."""
+
+    def parse_args(self, ctx, args):
+        ctx.meta["argv"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+def _command_line() -> str:
+    ctx = click.get_current_context(silent=True)
+    argv = ctx.find_root().meta.get("argv", sys.argv[1:]) if ctx is not None else sys.argv[1:]
+    return " ".join(shlex.quote(a) for a in ["onlinekit", *argv])
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,11 +113,8 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
             source = DEFAULT_SOURCE
             if learner is None:
                 learner, params = DEFAULT_LEARNER, DEFAULT_PARAMS + tuple(params)
-        learner = learner or "ogd"
         if scale is None:
             scale = "standard" if default_learner else "none"
-        cls = get_learner_class(learner)
-        model = cls(**_parse_params(params))
         src = _open_replay_source(source, errors, delimiter, no_header, names, na_values)
         cols = src.column_names()
         target = _column_ref(target, cols)
@@ -117,6 +124,10 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
                 raise ValueError(f"{source}: no column 'y'; say which column is the target with --target (columns: {cols})")
         if target.isidentifier() and target not in cols:
             raise ValueError(f"{source}: no target column {target!r}; columns: {cols}")
+        if learner is None:  # the default learner fits the target: 0/1 labels -> logistic
+            learner = "ogd-classifier" if _binary_target(src, target) else "ogd"
+        cls = get_learner_class(learner)
+        model = cls(**_parse_params(params))
         feats = tuple(_column_ref(c.strip(), cols) for f in features for c in f.split(",") if c.strip()) or None
         schema = Schema(features=feats, target=target, groups=tuple(groups), sensitive=_column_ref(sensitive, cols))
         cats = categorical if categorical in ("auto", "none") else tuple(
@@ -160,7 +171,7 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
     except _USER_ERRORS as exc:
         _fail(exc, debug)
         return
-    report.meta["command"] = " ".join(shlex.quote(a) for a in ["onlinekit", *sys.argv[1:]])
+    report.meta["command"] = _command_line()
     _finish_replay(report, out)
 
 
@@ -185,12 +196,36 @@ def _open_replay_source(source, errors, delimiter, no_header, names, na_values):
         csv_opts["na_values"] = ("",) + _split_list(na_values)
     elif csv_opts:
         raise ValueError("--delimiter/--no-header/--names apply to CSV files only")
-    src = open_source(source, errors=errors, **csv_opts)
+    try:
+        src = open_source(source, errors=errors, **csv_opts)
+    except ValueError as exc:
+        if is_csv and "header" not in csv_opts and "duplicate column name" in str(exc):
+            raise ValueError(f"{exc}; if the file has no header row, use --no-header or --names A,B,C") from None
+        raise
     cols = src.column_names()
     if is_csv and "header" not in csv_opts and cols and all(_is_number(c) for c in cols):
         raise ValueError(f"{source}: the first line {cols} looks like data, not column names; "
                          "use --no-header (columns c0, c1, ...) or --names A,B,C")
     return src
+
+
+def _binary_target(src, target: str) -> bool:
+    """Does the target look like 0/1 labels (an expression, or 0/1 values in the first rows)?"""
+    import numpy as np
+
+    if not target.isidentifier():
+        return True
+    try:
+        chunk = next(iter(src.chunks(chunk_size=1000, kinds={target: "str_or_float"})), None)
+    except ValueError:
+        return False
+    if chunk is None:
+        return False
+    v = chunk.columns[target]
+    if v.dtype == object:
+        raise ValueError(f"target column {target!r} holds text ({v[0]!r}, ...): give a numeric target, or an "
+                         f"expression such as --target '{target} == \"{v[0]}\"'")
+    return bool(np.isin(v, (0.0, 1.0)).all())
 
 
 def _is_number(text: str) -> bool:

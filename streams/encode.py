@@ -17,8 +17,8 @@ depends on event ``i`` or later). Its whole state goes into replay checkpoints.
   River's ``StatImputer``; no level for a categorical cell).
 * **Scaling**: ``"standard"`` standardises each numeric column with the running mean and
   population standard deviation of the values seen before the event (0 until two distinct
-  values have been seen); imputed values are scaled like observed ones but never update the
-  statistics.
+  values have been seen), clipped to ``+-CLIP`` (5) standard deviations; imputed values are
+  scaled like observed ones but never update the statistics.
 
 Output columns are appended as they are allocated (``grow=True``, for learners that accept
 new features mid-stream with zero weight), or reserved up front (``grow=False``: every
@@ -47,6 +47,9 @@ import numpy as np
 __all__ = ["FeatureEncoder", "stable_hash", "MISSING_POLICIES", "SCALINGS"]
 
 MISSING_POLICIES = ("raise", "skip", "zero", "mean")
+#: Standardised values are clipped to +-CLIP: early in a stream the running deviation rests on a
+#: few events, and one unusual value would otherwise become a huge input (and a huge step).
+CLIP = 5.0
 SCALINGS = ("none", "standard")
 
 
@@ -80,7 +83,8 @@ def _encode_numeric(raw: np.ndarray, out: np.ndarray, policy: int, scale: bool, 
                 v = mean if (policy == 1 and cnt > 0.0) else 0.0
             if scale:
                 var = stats[2, j] / cnt if cnt > 0.0 else 0.0
-                out[i, j] = (v - mean) / np.sqrt(var) if var > 0.0 else 0.0
+                z = (v - mean) / np.sqrt(var) if var > 0.0 else 0.0
+                out[i, j] = min(max(z, -CLIP), CLIP)
             else:
                 out[i, j] = v
             if observed:
@@ -253,14 +257,26 @@ class FeatureEncoder:
         """The encoded matrix of the rows where ``keep`` holds, in order; updates the state."""
         rows = np.flatnonzero(keep)
         n = len(rows)
-        codes = []
         na = self.na_values
-        for c in self.categorical_:
+        texts = []
+        fresh = []  # (row, column number, level) of levels not seen before this block
+        for k, c in enumerate(self.categorical_):
             v = cols[c][rows]
             if v.dtype != object:  # numbers named categorical: their text is the level
                 v = np.array([repr(float(x)) if x == x else "" for x in v], dtype=object)
-            slot = self._slot
-            codes.append(np.fromiter((-1 if s in na else slot(c, s) for s in v), dtype=np.int64, count=n))
+            texts.append(v)
+            table = self.levels_[c]
+            seen = set()
+            for i, s in enumerate(v.tolist()):
+                if s not in table and s not in seen and s not in na:
+                    seen.add(s)
+                    fresh.append((i, k, s))
+        for _i, k, s in sorted(fresh, key=lambda t: (t[0], t[1])):  # event order, as one event at a time
+            self._slot(self.categorical_[k], s)
+        codes = []
+        for c, v in zip(self.categorical_, texts, strict=True):
+            get = self.levels_[c].get
+            codes.append(np.fromiter((get(s, -1) for s in v), dtype=np.int64, count=n))
         X = np.zeros((n, self.width), dtype=np.float64)
         if self.numeric_:
             raw = np.empty((n, len(self.numeric_)))

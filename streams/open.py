@@ -57,7 +57,13 @@ def open_source(spec: str, *, errors: str = "raise", **kwargs) -> Source:
         suffixes = suffixes[:-1]
     ext = suffixes[-1] if suffixes else ""
     if not path.exists():
-        raise MissingDataError(f"no such file: {spec}")
+        hint = ""
+        if not suffixes and "/" not in spec:
+            from onlinekit.streams.river_data import list_river_datasets
+
+            if spec in list_river_datasets():
+                hint = f" (did you mean river:{spec}?)"
+        raise MissingDataError(f"no such file: {spec}{hint}")
     if ext in (".csv", ".tsv", ".txt", ".data"):
         from onlinekit.streams.csv import CSVSource
 

@@ -2,7 +2,7 @@
 
 >>> from onlinekit.checks import check_learner
 >>> from onlinekit.oco import OGD
->>> check_learner(OGD())        # raises AssertionError on the first failing check
+>>> check_learner(OGD(radius=1.0))    # raises AssertionError on the first failing check
 
 One parametrized test (``tests/test_conformance.py``) runs :func:`yield_checks` over every
 registered learner and every parameter set from its ``_unit_test_params()``; River's own

@@ -93,7 +93,7 @@ class _LinearOGD(Learner):
         >>> m = OGD(lr=0.1)
         >>> m.learn_many(np.ones((3, 2)), np.ones(3))
         >>> m.grow_features(["x0", "x1", "colour=red"])
-        >>> m.features_, m.w_[2]
+        >>> m.features_, float(m.w_[2])
         (['x0', 'x1', 'colour=red'], 0.0)
         """
         names = list(names)
