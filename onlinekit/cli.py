@@ -217,15 +217,15 @@ def _binary_target(src, target: str) -> bool:
         return True
     try:
         chunk = next(iter(src.chunks(chunk_size=1000, kinds={target: "str_or_float"})), None)
-    except ValueError:
+    except ValueError:  # a malformed row: the replay reports it with its line
         return False
     if chunk is None:
         return False
     v = chunk.columns[target]
-    if v.dtype == object:
+    if v.dtype == object and not any(_is_number(t) for t in v[:50]):
         raise ValueError(f"target column {target!r} holds text ({v[0]!r}, ...): give a numeric target, or an "
                          f"expression such as --target '{target} == \"{v[0]}\"'")
-    return bool(np.isin(v, (0.0, 1.0)).all())
+    return v.dtype != object and bool(np.isin(v, (0.0, 1.0)).all())
 
 
 def _is_number(text: str) -> bool:

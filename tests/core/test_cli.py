@@ -101,3 +101,20 @@ def test_experiment_jobs_do_not_change_results(tmp_path):
     a = run_experiment("ogd-regret", quick=True, n_seeds=2, jobs=1)
     b = run_experiment("ogd-regret", quick=True, n_seeds=2, jobs=2)
     assert a.table == b.table
+
+
+def test_ogd_regret_check_fails_on_sabotaged_results():
+    # a "sqrt" run that behaves like the constant step (linear regret) must fail the check
+    from onlinekit.experiments import ogd_regret
+
+    cfg = ogd_regret.Config.quick()
+    good = ogd_regret.run(cfg, seed=1)
+    assert ogd_regret.check(cfg, [good]) == []
+    rows = {r["method"]: r for r in good["rows"]}
+    x = good["curves"]["regret"]["x"]
+    linear = 0.05 * x  # what a fixed step that never settles gives
+    bad = {"rows": [dict(rows["ogd-constant"]),
+                    dict(rows["ogd-sqrt"], slope=ogd_regret.growth_exponent(x, linear),
+                         avg_regret=0.05, avg_regret_first_decile=0.05)]}
+    fails = ogd_regret.check(cfg, [bad])
+    assert len(fails) == 2 and "did not decrease" in fails[0] and "not sublinearly" in fails[1]
