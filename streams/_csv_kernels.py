@@ -20,7 +20,7 @@ import numpy as np
 
 from onlinekit._numba import njit
 
-__all__ = ["tokenize", "parse_columns", "parse_float"]
+__all__ = ["tokenize", "parse_columns", "parse_float", "hash_fields"]
 
 _LF = 10
 _CR = 13
@@ -450,3 +450,32 @@ def _finish(buf, i, e, neg, m, seen, frac):
     else:
         v = v / POW10[-e10]
     return (-v if neg else v), 0
+
+
+@njit
+def hash_fields(buf, fs, fe, ff, rfs, rnf, lo, hi, ncols, col):
+    """64-bit FNV-1a hash of the raw bytes of field ``col`` in rows ``lo:hi``.
+
+    Returns ``(hashes as int64, needs_python)``: rows whose field is quoted (flag ``1``) or
+    whose row has the wrong number of fields get ``needs_python = True`` (hash left 0), to be
+    unquoted and hashed in Python. An unquoted field's hash equals
+    :func:`onlinekit.streams.encode.stable_hash` of its text.
+    """
+    n = hi - lo
+    out = np.zeros(n, dtype=np.uint64)
+    slow = np.zeros(n, dtype=np.bool_)
+    prime = np.uint64(0x100000001B3)
+    for r in range(n):
+        row = lo + r
+        if rnf[row] != ncols:
+            slow[r] = True
+            continue
+        f = rfs[row] + col
+        if ff[f] != 0:
+            slow[r] = True
+            continue
+        h = np.uint64(0xCBF29CE484222325)
+        for p in range(fs[f], fe[f]):
+            h = (h ^ np.uint64(buf[p])) * prime
+        out[r] = h
+    return out.view(np.int64), slow

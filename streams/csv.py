@@ -17,6 +17,10 @@ from onlinekit.streams.source import BadRow, Source, check_errors_mode, requeste
 
 __all__ = ["CSVSource"]
 
+#: Level texts a source remembers per categorical column (the encoder needs a text only to
+#: name a one-hot column, and one-hot levels are capped well below this).
+_MAX_LEVEL_TEXTS = 4096
+
 #: Data rows looked at to decide whether an undeclared (``None`` / ``"str_or_float"``) column
 #: is numeric. Always the first rows of the file, whatever ``start`` and ``chunk_size`` are.
 _PROBE_ROWS = 65536
@@ -148,6 +152,8 @@ class CSVSource(Source):
     (3, ['n26', 'n30'], [5, 6])
     """
 
+    categorical_codes = True
+
     def __init__(
         self,
         path,
@@ -193,6 +199,9 @@ class CSVSource(Source):
         if self._names is not None:
             self._check_names(self._names)
         self._inferred: dict[str, bool] = {}
+        #: column -> {code: text} for the categorical codes seen so far (kind ``"cat"``)
+        self.level_texts: dict[str, dict[int, str]] = {}
+        self._known_codes: dict[str, np.ndarray] = {}  # sorted keys of level_texts (derived)
         self.column_names()  # read the header now: errors surface early
 
     # -- reading ------------------------------------------------------------------------
@@ -318,14 +327,16 @@ class CSVSource(Source):
     def _resolve(self, kinds) -> dict[str, str]:
         names = self.column_names()
         want = requested_kinds(self.name, names, kinds)
-        todo = [c for c, k in want.items() if k == "str_or_float" and c not in self._inferred]
+        todo = [c for c, k in want.items() if k in ("str_or_float", "cat_or_float") and c not in self._inferred]
         if todo:
             self._infer(todo)
         out = {}
         for c in names:  # file order
             if c in want:
                 k = want[c]
-                out[c] = ("float" if self._inferred[c] else "str") if k == "str_or_float" else k
+                if k in ("str_or_float", "cat_or_float"):
+                    k = "float" if self._inferred[c] else k.split("_", 1)[0]
+                out[c] = k
         return out
 
     def _infer(self, cols: list[str]) -> None:
@@ -415,6 +426,9 @@ class CSVSource(Source):
                     bad = bad | fail
             cols[c] = v
         for c, k in kinds.items():
+            if k == "cat":
+                cols[c] = self._hash_column(b, lo, hi, names.index(c), bad, rnf, reasons, c)
+                continue
             if k != "str":
                 continue
             j = names.index(c)
@@ -439,6 +453,52 @@ class CSVSource(Source):
             cols[c] = out
         return _Piece(b.row0 + (lo - b.r0), cols, b.rline[lo:hi], bad, reasons)
 
+    def _hash_column(self, b: _Batch, lo: int, hi: int, j: int, bad, rnf, reasons, c: str) -> np.ndarray:
+        """Categorical codes of column ``j`` (FNV-1a hashes of the field texts, ``int64``); the
+        texts of hashes not seen before go to :attr:`level_texts` (the first 4,096 per column)."""
+        from onlinekit.streams._csv_kernels import hash_fields
+        from onlinekit.streams.encode import _signed_hash
+
+        ncols = len(self._names)
+        h, slow = hash_fields(b.buf, b.fs, b.fe, b.ff, b.rfs, b.rnf, lo, hi, ncols, j)
+        texts = self.level_texts.setdefault(c, {})
+        for i in np.flatnonzero(slow).tolist():
+            if rnf[i] != ncols:
+                continue  # a malformed row, reported by the caller
+            f = int(b.rfs[lo + i]) + j
+            try:
+                t = self._decode_field(b.raw, int(b.fs[f]), int(b.fe[f]), int(b.ff[f]))
+            except UnicodeDecodeError:
+                if not bad[i]:
+                    bad[i] = True
+                    reasons[i] = (c, f"cannot decode field as {self.encoding}")
+                continue
+            h[i] = _signed_hash(t)
+            if len(texts) < _MAX_LEVEL_TEXTS:
+                texts.setdefault(int(h[i]), t)
+        if len(texts) < _MAX_LEVEL_TEXTS:
+            known = self._known_codes.get(c)
+            if known is None or len(known) != len(texts):
+                known = self._known_codes[c] = np.array(sorted(texts), dtype=np.int64)
+            rows = np.arange(len(h))
+            if len(known):
+                idx = np.minimum(np.searchsorted(known, h), len(known) - 1)
+                rows = np.flatnonzero(known[idx] != h)
+            u, first = np.unique(h[rows], return_index=True)
+            for hv, i in zip(u.tolist(), rows[first].tolist(), strict=True):
+                if hv in texts or slow[i]:
+                    continue
+                f = int(b.rfs[lo + i]) + j
+                try:
+                    texts[hv] = b.raw[int(b.fs[f]): int(b.fe[f])].decode(self.encoding)
+                except UnicodeDecodeError:
+                    if not bad[i]:
+                        bad[i] = True
+                        reasons[i] = (c, f"cannot decode field as {self.encoding}")
+                if len(texts) >= _MAX_LEVEL_TEXTS:
+                    break
+        return h
+
     # -- public -------------------------------------------------------------------------
     def chunks(self, start: int = 0, chunk_size: int = 65536, kinds=None) -> Iterator[Chunk]:
         if chunk_size < 1:
@@ -448,7 +508,7 @@ class CSVSource(Source):
         requested = None if kinds is None else dict(kinds)
         resolved = self._resolve(requested)
         infer = {
-            c for c in resolved if (requested is None or requested.get(c) == "str_or_float")
+            c for c in resolved if (requested is None or requested.get(c) in ("str_or_float", "cat_or_float"))
         }
         # order of columns in the chunk: as requested (file order when None)
         col_order = list(requested) if requested is not None else list(resolved)

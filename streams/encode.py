@@ -65,6 +65,12 @@ def stable_hash(text: str) -> int:
     return h
 
 
+def _signed_hash(text: str) -> int:
+    """:func:`stable_hash` as a signed 64-bit integer (the ``int64`` codes sources produce)."""
+    h = stable_hash(text)
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
 def _encode_numeric(raw: np.ndarray, out: np.ndarray, policy: int, scale: bool, stats: np.ndarray) -> None:
     """Row by row: impute, scale with the statistics so far, then update them (no look-ahead).
 
@@ -158,14 +164,18 @@ class FeatureEncoder:
         self.missing = missing
         self.scale = scale
         self.na_values = frozenset({""} | {str(v) for v in na_values})
+        self._na_codes = np.array(sorted(_signed_hash(v) for v in self.na_values), dtype=np.int64)
+        #: column -> {code: text}: level texts a source provides for coded columns (not state)
+        self.level_texts: dict[str, dict[int, str]] = {}
         self.grow = bool(grow)
         self.numeric_: list[str] = []
         self.categorical_: list[str] = []
         self.names_: list[str] = []
-        self.levels_: dict[str, dict[str, int]] = {}
+        self.levels_: dict[str, dict[int, int]] = {}  # column -> {level code: output column}
         self.n_levels_: dict[str, int] = {}
         self.stats_ = np.zeros((3, 0))
         self.sensitive_levels_: dict[str, int] = {}
+        self._sorted: dict[str, tuple] = {}  # column -> sorted level codes and their columns (derived)
 
     # -- layout -------------------------------------------------------------------------
     def kind_for(self, column: str) -> str:
@@ -173,13 +183,30 @@ class FeatureEncoder:
         if self.categorical == "none":
             return "float"
         if self.categorical == "auto":
-            return "str_or_float"
-        return "str" if column in self.categorical else "str_or_float"
+            return "cat_or_float"
+        return "cat" if column in self.categorical else "cat_or_float"
+
+    def _hash_array(self, v: np.ndarray) -> np.ndarray:
+        """Categorical codes (signed 64-bit :func:`stable_hash`) of a column given as text,
+        as numbers (categorical by request: the shortest repr is the text) or as codes."""
+        if v.dtype == np.int64:
+            return v
+        if v.dtype != object:
+            v = np.array([repr(float(x)) if x == x else "" for x in v.tolist()], dtype=object)
+        return np.fromiter((_signed_hash(t if isinstance(t, str) else repr(float(t))) for t in v.tolist()),
+                           dtype=np.int64, count=len(v))
+
+    def _texts_of(self, col: str, v: np.ndarray, codes: np.ndarray, first: np.ndarray) -> dict[int, str]:
+        if v.dtype == object:
+            return {int(codes[i]): (v[i] if isinstance(v[i], str) else repr(float(v[i]))) for i in first.tolist()}
+        if v.dtype != np.int64:
+            return {int(codes[i]): repr(float(v[i])) for i in first.tolist()}
+        return self.level_texts.get(col, {})
 
     def setup(self, features: Sequence[str], kinds: Mapping[str, str]) -> None:
         """Fix which features are numeric and which categorical (``kinds`` as the source
         resolved them). Called again (e.g. after a resume) it checks the layout is the same."""
-        cats = [c for c in features if kinds.get(c) == "str"]
+        cats = [c for c in features if kinds.get(c) in ("str", "cat")]
         nums = [c for c in features if c not in cats]
         if self.numeric_ or self.categorical_:
             if (nums, cats) != (self.numeric_, self.categorical_):
@@ -205,23 +232,24 @@ class FeatureEncoder:
         k = self.categorical_.index(col)
         return len(self.numeric_) + k * (self.max_levels + (1 << self.hash_bits))
 
-    def _slot(self, col: str, level: str) -> int:
-        """Output column of ``level`` of ``col`` (allocating it on first sight)."""
+    def _slot(self, col: str, code: int, text: str | None) -> int:
+        """Output column of the level with ``code`` (its hash) in ``col``, allocated on first sight."""
         table = self.levels_[col]
-        j = table.get(level)
+        j = table.get(code)
         if j is not None:
             return j
         k = self.n_levels_[col]
         if k < self.max_levels:
             self.n_levels_[col] = k + 1
+            name = f"{col}={text if text is not None else f'#{code & 0xFFFFFFFFFFFFFFFF:016x}'}"
             if self.grow:
                 j = len(self.names_)
-                self.names_.append(f"{col}={level}")
+                self.names_.append(name)
             else:
                 j = self._base(col) + k
-                self.names_[j] = f"{col}={level}"
+                self.names_[j] = name
         else:
-            bucket = stable_hash(level) & ((1 << self.hash_bits) - 1)
+            bucket = code & ((1 << self.hash_bits) - 1)
             name = f"{col}#{bucket}"
             if self.grow:
                 try:
@@ -231,7 +259,7 @@ class FeatureEncoder:
                     self.names_.append(name)
             else:
                 j = self._base(col) + self.max_levels + bucket
-        table[level] = j
+        table[code] = j
         return j
 
     # -- per block ----------------------------------------------------------------------
@@ -242,41 +270,53 @@ class FeatureEncoder:
             m = np.isnan(cols[c])
             if m.any():
                 out[c] = m
-        na = self.na_values
+        na = self._na_codes
         for c in self.categorical_:
             v = cols[c]
             if v.dtype == object:
-                m = np.fromiter((s in na for s in v), dtype=bool, count=len(v))
+                m = np.fromiter((s in self.na_values for s in v.tolist()), dtype=bool, count=len(v))
+            elif v.dtype == np.int64:
+                m = np.isin(v, na)
             else:
                 m = np.isnan(v)
             if m.any():
                 out[c] = m
         return out
 
+    def _lookup(self, col: str, codes: np.ndarray) -> np.ndarray:
+        """Output column of each code (-1: missing; -2: a level not seen yet)."""
+        cache = self._sorted.get(col)
+        table = self.levels_[col]
+        if cache is None or cache[2] != len(table):
+            keys = np.array(list(table) + self._na_codes.tolist(), dtype=np.int64)
+            vals = np.array(list(table.values()) + [-1] * len(self._na_codes), dtype=np.int64)
+            order = np.argsort(keys)
+            cache = self._sorted[col] = (keys[order], vals[order], len(table))
+        keys, vals, _ = cache
+        if len(keys) == 0:
+            return np.full(len(codes), -2, dtype=np.int64)
+        idx = np.minimum(np.searchsorted(keys, codes), len(keys) - 1)
+        return np.where(keys[idx] == codes, vals[idx], -2)
+
     def encode(self, cols: Mapping[str, np.ndarray], features: Sequence[str], keep: np.ndarray) -> np.ndarray:
         """The encoded matrix of the rows where ``keep`` holds, in order; updates the state."""
         rows = np.flatnonzero(keep)
         n = len(rows)
-        na = self.na_values
-        texts = []
-        fresh = []  # (row, column number, level) of levels not seen before this block
+        fresh = []  # (row, column number, code, text) of levels not seen before this block
+        parts = []
         for k, c in enumerate(self.categorical_):
             v = cols[c][rows]
-            if v.dtype != object:  # numbers named categorical: their text is the level
-                v = np.array([repr(float(x)) if x == x else "" for x in v], dtype=object)
-            texts.append(v)
-            table = self.levels_[c]
-            seen = set()
-            for i, s in enumerate(v.tolist()):
-                if s not in table and s not in seen and s not in na:
-                    seen.add(s)
-                    fresh.append((i, k, s))
-        for _i, k, s in sorted(fresh, key=lambda t: (t[0], t[1])):  # event order, as one event at a time
-            self._slot(self.categorical_[k], s)
-        codes = []
-        for c, v in zip(self.categorical_, texts, strict=True):
-            get = self.levels_[c].get
-            codes.append(np.fromiter((get(s, -1) for s in v), dtype=np.int64, count=n))
+            codes = self._hash_array(v)
+            slots = self._lookup(c, codes)
+            unseen = np.flatnonzero(slots == -2)
+            if len(unseen):
+                u, first = np.unique(codes[unseen], return_index=True)
+                first = unseen[first]
+                texts = self._texts_of(c, v, codes, first)
+                fresh += [(i, k, hv, texts.get(hv)) for hv, i in zip(u.tolist(), first.tolist(), strict=True)]
+            parts.append((c, codes, slots, unseen))
+        for _i, k, hv, text in sorted(fresh, key=lambda t: (t[0], t[1])):  # event order
+            self._slot(self.categorical_[k], hv, text)
         X = np.zeros((n, self.width), dtype=np.float64)
         if self.numeric_:
             raw = np.empty((n, len(self.numeric_)))
@@ -285,10 +325,11 @@ class FeatureEncoder:
             out = np.empty_like(raw)
             _kernel()(raw, out, 1 if self.missing == "mean" else 0, self.scale == "standard", self.stats_)
             X[:, : len(self.numeric_)] = out
-        r = np.arange(n)
-        for code in codes:
-            ok = code >= 0
-            X[r[ok], code[ok]] = 1.0
+        for c, codes, slots, unseen in parts:
+            if len(unseen):
+                slots = self._lookup(c, codes)
+            ok = np.flatnonzero(slots >= 0)
+            X[ok, slots[ok]] = 1.0
         return X
 
     def sensitive_codes(self, values: np.ndarray) -> np.ndarray:
@@ -329,7 +370,7 @@ class FeatureEncoder:
             "numeric": list(self.numeric_),
             "categorical": list(self.categorical_),
             "names": list(self.names_),
-            "levels": {c: dict(t) for c, t in self.levels_.items()},
+            "levels": {c: [[str(h), j] for h, j in t.items()] for c, t in self.levels_.items()},
             "n_levels": dict(self.n_levels_),
             "stats": self.stats_.copy(),
             "sensitive": dict(self.sensitive_levels_),
@@ -342,7 +383,8 @@ class FeatureEncoder:
         self.numeric_ = list(state["numeric"])
         self.categorical_ = list(state["categorical"])
         self.names_ = list(state["names"])
-        self.levels_ = {c: {str(k): int(v) for k, v in t.items()} for c, t in state["levels"].items()}
+        self.levels_ = {c: {int(h): int(j) for h, j in t} for c, t in state["levels"].items()}
+        self._sorted = {}
         self.n_levels_ = {c: int(v) for c, v in state["n_levels"].items()}
         self.stats_ = np.array(state["stats"], dtype=np.float64).reshape(3, len(self.numeric_))
         self.sensitive_levels_ = {str(k): int(v) for k, v in state["sensitive"].items()}

@@ -19,8 +19,10 @@ from onlinekit.streams.errors import StreamError
 
 __all__ = ["Source", "ArraySource", "BadRow", "check_errors_mode", "requested_kinds", "KINDS"]
 
-#: Column kinds a caller may request from a source.
-KINDS = ("float", "str", "str_or_float")
+#: Column kinds a caller may request from a source. ``"cat"`` / ``"cat_or_float"``: text as
+#: categorical codes (64-bit FNV-1a hashes, ``int64``) with the texts in the source's
+#: ``level_texts``; only sources with ``categorical_codes = True`` (CSV) accept them.
+KINDS = ("float", "str", "str_or_float", "cat", "cat_or_float")
 
 ColumnKinds = Mapping[str, Literal["float", "str"]]
 
@@ -78,6 +80,8 @@ class Source:
     """
 
     name: str = "<source>"
+    #: Does :meth:`chunks` accept the kinds ``"cat"`` / ``"cat_or_float"``?
+    categorical_codes: bool = False
 
     def __init__(self) -> None:
         self.skipped = 0

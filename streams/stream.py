@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from onlinekit.streams.block import Block
 from onlinekit.streams.schema import Schema
 from onlinekit.streams.source import BadRow, Source, check_errors_mode
@@ -104,13 +106,17 @@ class Stream:
         available = self.source.column_names()
         feats = self.schema.resolve_features(available, self._text_ok())
         kinds = self.schema.kinds(available, self.encoder)
+        if not getattr(self.source, "categorical_codes", False):
+            kinds = {c: {"cat": "str", "cat_or_float": "str_or_float"}.get(k, k) for c, k in kinds.items()}
+        if self.encoder is not None:
+            self.encoder.level_texts = getattr(self.source, "level_texts", {})
         events = pos.events
         while limit is None or events < limit:
             size = self.block_size if limit is None else min(self.block_size, limit - events)
             cut = False
             for chunk in self.source.chunks(start=self.position.rows, chunk_size=size, kinds=kinds):
                 if self.encoder is not None:
-                    self.encoder.setup(feats, {c: ("str" if chunk.columns[c].dtype == object else "float")
+                    self.encoder.setup(feats, {c: ("float" if chunk.columns[c].dtype == np.float64 else "str")
                                                for c in feats})
                 block = self.schema.apply(chunk, events, feats, self.errors, self._on_bad, self.encoder)
                 n = len(block)

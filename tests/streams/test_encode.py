@@ -188,3 +188,37 @@ def test_sensitive_values_become_groups_in_order_of_appearance():
                        "y": np.zeros(4)})
     (b,) = list(Stream(src, Schema(target="y", sensitive="race"), encoder=FeatureEncoder()).blocks())
     assert b.extra["sensitive"].tolist() == [0.0, 1.0, 0.0, 2.0]
+
+
+def test_csv_categorical_codes_equal_the_text_path(tmp_path):
+    # the CSV source hashes category bytes in a kernel; the same file read with Python's csv
+    # module (text) through an ArraySource must give the same matrix, names and order
+    import csv as pycsv
+
+    rng = np.random.default_rng(11)
+    levels = ["a", "b,c", 'q"x', "é", "long level name"] + [f"L{k}" for k in range(40)]
+    path = tmp_path / "f.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = pycsv.writer(f)
+        w.writerow(["cat", "num", "y"])
+        for i in range(3000):
+            lv = levels[i] if i < 5 else ("" if rng.random() < 0.05 else levels[int(rng.integers(0, len(levels)))])
+            w.writerow([lv, f"{rng.normal():.5f}", int(rng.random() < 0.5)])
+    from onlinekit.streams.csv import CSVSource
+
+    def blocks(src):
+        enc = FeatureEncoder(missing="zero", scale="standard", max_levels=20, hash_bits=3)
+        st = Stream(src, Schema(target="y"), encoder=enc, block_size=256)
+        bs = list(st.blocks())
+        w = enc.width
+        return np.vstack([np.pad(b.X, ((0, 0), (0, w - b.X.shape[1]))) for b in bs]), enc.names_
+
+    X1, n1 = blocks(CSVSource(path, na_values=("",)))
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(pycsv.DictReader(f))
+    arr = ArraySource({"cat": np.array([r["cat"] for r in rows], dtype=object),
+                       "num": np.array([float(r["num"]) for r in rows]),
+                       "y": np.array([float(r["y"]) for r in rows])})
+    X2, n2 = blocks(arr)
+    assert n1 == n2 and any("#" in n for n in n1) and "cat=b,c" in n1 and 'cat=q"x' in n1 and "cat=é" in n1
+    np.testing.assert_array_equal(X1, X2)
