@@ -1,0 +1,139 @@
+"""Real-world log replay: a CSV with 5 categorical and 15 numeric columns, parse + encode + learn.
+
+The file (seeded): 5 text columns of at most 50 levels each (``L0`` .. ``L49``), 15 Gaussian
+columns written with 6 significant digits, a 0/1 label. Ours: ``CSVSource`` -> ``Stream`` with
+a ``FeatureEncoder`` (one-hot categories, online standardisation) -> ``replay`` of
+``OGDClassifier`` -- what ``onlinekit replay FILE --target y`` runs. Peer in the same run:
+River's ``stream.iter_csv`` -> ``compose.Select`` numeric | ``OneHotEncoder`` on the text
+columns -> ``StandardScaler`` -> ``LogisticRegression`` under ``evaluate.progressive_val_score``
+(predict, then learn, per event) over the first rows.
+
+Memory: peak RSS (``ru_maxrss`` of a child process that only replays the file) for a larger
+file, to show memory stays flat in the file length.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+N_CAT, N_NUM, N_LEVELS = 5, 15, 50
+
+
+def write_log(path: Path, n: int, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    cats = [f"c{j}" for j in range(N_CAT)]
+    nums = [f"x{j}" for j in range(N_NUM)]
+    w_cat = rng.normal(size=(N_CAT, N_LEVELS))
+    w_num = rng.normal(size=N_NUM) / 4
+    with open(path, "w") as f:
+        f.write(",".join(cats + nums + ["y"]) + "\n")
+        page = 100_000
+        for lo in range(0, n, page):
+            m = min(page, n - lo)
+            C = rng.integers(0, N_LEVELS, size=(m, N_CAT))
+            X = rng.normal(size=(m, N_NUM))
+            z = w_cat[np.arange(N_CAT), C].sum(axis=1) + X @ w_num
+            y = (rng.random(m) < 1 / (1 + np.exp(-z))).astype(np.int64)
+            fmt = ",".join(["L%d"] * N_CAT + ["%.6g"] * N_NUM) + ",%d"
+            f.write("\n".join(fmt % tuple(r) for r in zip(*C.T, *X.T, y, strict=True)) + "\n")
+
+
+def _ours(path: Path) -> tuple[float, int, float]:
+    from onlinekit.engine import replay
+    from onlinekit.oco import OGDClassifier
+    from onlinekit.streams import Schema, Stream
+    from onlinekit.streams.csv import CSVSource
+    from onlinekit.streams.encode import FeatureEncoder
+
+    t0 = time.perf_counter()
+    src = CSVSource(path, na_values=("",))
+    stream = Stream(src, Schema(target="y"), encoder=FeatureEncoder(scale="standard"))
+    rep = replay(OGDClassifier(lr=0.1), stream)
+    return time.perf_counter() - t0, rep.n_events, rep.summary["accuracy"]
+
+
+def _river(path: Path, n_rows: int) -> tuple[float, int, float]:
+    import itertools
+
+    from river import compose, linear_model, metrics, preprocessing, stream
+
+    cats = [f"c{j}" for j in range(N_CAT)]
+    nums = [f"x{j}" for j in range(N_NUM)]
+    conv = dict.fromkeys(nums, float)
+    conv["y"] = int
+    model = (compose.Select(*nums) | preprocessing.StandardScaler()) + (
+        compose.Select(*cats) | preprocessing.OneHotEncoder())
+    model = model | linear_model.LogisticRegression()
+    acc = metrics.Accuracy()
+    t0 = time.perf_counter()
+    n = 0
+    for x, y in itertools.islice(stream.iter_csv(str(path), target="y", converters=conv), n_rows):
+        acc.update(y, model.predict_one(x))
+        model.learn_one(x, y)
+        n += 1
+    return time.perf_counter() - t0, n, acc.get()
+
+
+_CHILD = """
+import resource, sys
+sys.path.insert(0, {repo!r})
+from benchmarks.bench_logs import _ours
+t, n, acc = _ours({path!r})
+print(n, t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _peak_rss(path: Path) -> dict:
+    repo = str(Path(__file__).resolve().parents[1])
+    r = subprocess.run([sys.executable, "-c", _CHILD.format(repo=repo, path=str(path))], capture_output=True,
+                       text=True, check=True)
+    n, t, kb = r.stdout.split()
+    return {"rows": int(n), "seconds": round(float(t), 1), "peak_rss_mib": round(int(kb) / 1024, 1)}
+
+
+def run(quick: bool) -> dict:
+    n = 100_000 if quick else 1_000_000
+    n_big = 1_000_000 if quick else 10_000_000
+    n_river = 20_000 if quick else 100_000
+    tmp = Path(tempfile.mkdtemp(prefix="onlinekit-bench-logs-"))
+    try:
+        path = tmp / "log.csv"
+        write_log(path, n)
+        small = tmp / "small.csv"
+        write_log(small, 2_000, seed=1)
+        _ours(small)  # JIT warm-up (and the numba cache)
+        best = min(_ours(path) for _ in range(1 if quick else 3))
+        t, rows, acc = best
+        t_r, rows_r, acc_r = _river(path, n_river)
+        out = {
+            "rows": rows,
+            "columns": f"{N_CAT} categorical (<= {N_LEVELS} levels) + {N_NUM} numeric + label",
+            "file_mib": round(path.stat().st_size / 2**20, 1),
+            "onlinekit_rows_per_s": round(rows / t),
+            "onlinekit_accuracy": round(acc, 4),
+            "river_rows": rows_r,
+            "river_rows_per_s": round(rows_r / t_r),
+            "river_accuracy_first_rows": round(acc_r, 4),
+            "speedup_vs_river": round((rows / t) / (rows_r / t_r), 1),
+        }
+        path.unlink()
+        big = tmp / "big.csv"
+        write_log(big, n_big, seed=2)
+        out["big_file_mib"] = round(big.stat().st_size / 2**20, 1)
+        out["big"] = _peak_rss(big)
+        out["small_rss"] = _peak_rss(small)
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=2))
