@@ -392,13 +392,20 @@ def _download(name: str, url: str, f: DataFile, target: Path, progress: bool) ->
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(desc=Path(f.path).name, unit="B", unit_scale=True, unit_divisor=1024, leave=True)
+        class _Bar(tqdm):
+            # pooch tests `if progressbar:` before it sets the total, and tqdm's truth value is
+            # undefined (TypeError) while total is None
+            def __bool__(self):
+                return True
+
+        bar = _Bar(desc=Path(f.path).name, unit="B", unit_scale=True, unit_divisor=1024, leave=True)
     logger = pooch.get_logger()
     level = logger.level
     logger.setLevel(logging.WARNING)  # we print our own one line per file
     try:
         pooch.retrieve(url, known_hash=f"sha256:{f.sha256}", fname=target.name, path=target.parent,
-                       downloader=pooch.HTTPDownloader(progressbar=bar or False, chunk_size=1 << 16))
+                       downloader=pooch.HTTPDownloader(progressbar=bar if bar is not None else False,
+                                                                  chunk_size=1 << 16))
     except requests.HTTPError as exc:
         code = exc.response.status_code if exc.response is not None else "?"
         raise DataFetchError(f"data set {name!r}: cannot download {url}: HTTP {code}") from None
