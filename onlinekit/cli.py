@@ -344,7 +344,7 @@ def streams():
 # --------------------------------------------------------------------------------------------
 @main.group()
 def data():
-    """The real data sets the experiments use: list, fetch (checksummed), path.
+    """Real data sets: list, fetch (checksummed), path.
 
     \b
     Files live in $ONLINEKIT_DATA when set, else in a per-user cache folder; a folder that
@@ -359,7 +359,7 @@ def data():
 
 @data.command("list")
 def data_list():
-    """Data sets, whether each is present (and verified) in the data folder, and their sources."""
+    """List the data sets with their status, source, licence and citation."""
     from onlinekit import data as reg
 
     try:
@@ -387,7 +387,10 @@ def data_list():
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def data_fetch(names, progress, debug):
-    """Download data set NAME (files already present and verified are kept) and print its path."""
+    """Download and verify data set NAME; print its path.
+
+    Files already present with the right checksum are kept (nothing is downloaded again).
+    """
     from onlinekit import data as reg
 
     show = sys.stderr.isatty() if progress is None else progress
@@ -404,7 +407,10 @@ def data_fetch(names, progress, debug):
 @data.command("path")
 @click.argument("name")
 def data_path(name):
-    """Print the local path of data set NAME (exit 2 with the fetch command if it is absent)."""
+    """Print the local path of data set NAME.
+
+    Exits with status 2 and the fetch command when it is absent or fails its checksum.
+    """
     from onlinekit import data as reg
 
     try:
