@@ -199,10 +199,10 @@ _BUILTIN = (
 
 def _from_json(name: str, entry: dict, where: str) -> DataSet:
     try:
-        files = tuple(DataFile(str(f["path"]), str(f["url"]), str(f["sha256"])) for f in entry["files"])
+        files = tuple(DataFile(str(f["path"]), str(f["url"]), str(f["sha256"]).lower()) for f in entry["files"])
         return DataSet(name=name, title=str(entry.get("title", name)), root=str(entry["root"]), files=files,
-                       about=str(entry.get("about", "")), licence=str(entry.get("licence", "")), citation=str(entry.get("citation", "")),
-                       used_by=tuple(entry.get("used_by", ())))
+                       about=str(entry.get("about", "")), licence=str(entry.get("licence", "")),
+                       citation=str(entry.get("citation", "")), used_by=tuple(entry.get("used_by", ())))
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{where}: data set {name!r}: missing or malformed field {exc}") from None
 
@@ -281,9 +281,16 @@ def _sha256(p: Path) -> str:
     return _HASHES[key]
 
 
-def file_state(f: DataFile, home: Path | None = None) -> str:
-    """``"ok"`` (present, checksum matches), ``"missing"`` or ``"mismatch"``."""
-    p = (home if home is not None else data_home()) / f.path
+def file_state(f: DataFile, home: str | os.PathLike | None = None) -> str:
+    """``"ok"`` (present, checksum matches), ``"missing"`` or ``"mismatch"``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> file_state(get("insurance").files[0], tempfile.mkdtemp())
+    'missing'
+    """
+    p = (Path(home) if home is not None else data_home()) / f.path
     if not p.is_file():
         return "missing"
     return "ok" if _sha256(p) == f.sha256 else "mismatch"
@@ -313,7 +320,7 @@ def resolve(name, home: str | os.PathLike | None = None) -> Path:
     >>> resolve("insurance", home=tempfile.mkdtemp())
     Traceback (most recent call last):
     ...
-    onlinekit.streams.errors.MissingDataError: data set 'insurance' (Medical Cost ...) is not in ...; run: onlinekit data fetch insurance
+    onlinekit.streams.errors.MissingDataError: data set 'insurance' ...; run: onlinekit data fetch insurance
     """
     ds = get(name)
     root = Path(home) if home is not None else data_home()
