@@ -318,3 +318,33 @@ def test_experiment_without_its_data_fails_in_one_line(tmp_path):
                        timeout=300)
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "'insurance'" in r.stderr and "onlinekit data fetch insurance" in r.stderr
+
+
+def test_cli_fetch_in_a_terminal_shows_a_progress_bar(server, tmp_path):
+    """Under a pseudo-terminal (as a user runs it) the default progress bar works."""
+    pty = pytest.importorskip("pty")
+    url = server.put("a.csv", A)
+    env = _cli_env(server, tmp_path, {"toy": _entry(url, _sha(A))})
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
+    proc = subprocess.Popen([sys.executable, "-m", "onlinekit.cli", "data", "fetch", "toy"], stdin=slave,
+                            stdout=slave, stderr=slave, env=env, cwd=tmp_path)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            b = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not b:
+            break
+        chunks.append(b)
+    os.close(master)
+    assert proc.wait(timeout=120) == 0, b"".join(chunks).decode(errors="replace")
+    out = b"".join(chunks).decode(errors="replace")
+    assert "a.csv:" in out and "100%" in out and "error" not in out
+    assert (tmp_path / "home/toy/a.csv").read_bytes() == A
