@@ -262,7 +262,7 @@ def data_home() -> Path:
         return Path(env).expanduser()
     import platformdirs
 
-    return Path(platformdirs.user_cache_dir("onlinekit")) / "data"
+    return Path(platformdirs.user_cache_dir("onlinekit", appauthor=False)) / "data"
 
 
 _HASHES: dict[tuple, str] = {}

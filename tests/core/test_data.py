@@ -214,7 +214,7 @@ def test_data_home_env_and_default(monkeypatch):
     assert okdata.data_home() == Path("/some/where")
     monkeypatch.setenv("ONLINEKIT_DATA", "")
     platformdirs = pytest.importorskip("platformdirs")
-    assert okdata.data_home() == Path(platformdirs.user_cache_dir("onlinekit")) / "data"
+    assert okdata.data_home() == Path(platformdirs.user_cache_dir("onlinekit", appauthor=False)) / "data"
 
 
 def test_progress_bar_goes_to_stderr(server, tmp_path, capsys):
