@@ -1,6 +1,6 @@
 """Aranyani speed on UCI Adult vs River's Hoeffding tree on the same stream, same run.
 
-The Adult stream (``../shared/data/adult/adult.data``, paper preprocessing, file order) is fed
+The Adult stream (the ``adult`` data set, ``onlinekit data fetch adult``; paper preprocessing, file order) is fed
 predict-then-learn, batch size 1:
 
 * ``aranyani_block``: ``Aranyani(lambda_=1, n_trees=3, depth=4)`` through

@@ -4,7 +4,6 @@ Run:  python examples/cascade.py [--quick] [--episodes K] [--seed S]
 """
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
@@ -14,15 +13,13 @@ from onlinekit.streams.cascade_env import CascadingBanditEnv, movielens_like_mdp
 from onlinekit.streams.errors import MissingDataError
 from onlinekit.streams.obd import load_obd
 
-OBD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "obd"
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small instance, 500 episodes")
     ap.add_argument("--episodes", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--obd", default=str(OBD), help="Open Bandit Dataset directory (optional)")
+    ap.add_argument("--obd", default=None, help="Open Bandit Dataset directory (default: the fetched `obd` data set)")
     args = ap.parse_args()
     S, N, H, m = (4, 6, 2, 2) if args.quick else (10, 12, 3, 3)
     K = args.episodes or (500 if args.quick else 10_000)

@@ -1,6 +1,7 @@
 """Aranyani on UCI Adult: how the demographic-parity gap and accuracy move with lambda.
 
 Run:  python examples/fair.py [--quick] [--data PATH/adult.data]
+(default data: the `adult` data set, fetched with `onlinekit data fetch adult`)
 """
 
 import argparse
@@ -8,7 +9,6 @@ import time
 
 import numpy as np
 
-from onlinekit.experiments.aranyani_adult import default_adult_path
 from onlinekit.fair import Aranyani, fairness_summary
 from onlinekit.streams.adult import AdultData, load_adult
 from onlinekit.streams.errors import MissingDataError
@@ -26,7 +26,7 @@ def _synthetic(n: int, seed: int) -> AdultData:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="first 5,000 rows and three lambdas")
-    ap.add_argument("--data", default=default_adult_path(), help="path of adult.data")
+    ap.add_argument("--data", default=None, help="path of adult.data (default: the fetched `adult` data set)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     try:

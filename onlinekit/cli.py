@@ -1,12 +1,13 @@
 """The ``onlinekit`` command line (click). No algorithm logic lives here.
 
-Commands: ``replay``, ``experiment``, ``learners``, ``streams``, ``serve``, ``consume``. User errors (unknown
+Commands: ``replay``, ``experiment``, ``learners``, ``streams``, ``data``, ``serve``, ``consume``. User errors (unknown
 learner, missing column, malformed file, bad parameter) print one line and exit with status
 2; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -338,6 +339,84 @@ def streams():
     click.echo("river datasets (river:NAME):")
     for name, desc in list_river_datasets().items():
         click.echo(f"  {name:<14} {desc}")
+
+
+# --------------------------------------------------------------------------------------------
+@main.group()
+def data():
+    """Real data sets: list, fetch (checksummed), path.
+
+    \b
+    Files live in $ONLINEKIT_DATA when set, else in a per-user cache folder; a folder that
+    already holds them in the same layout is used as it is (after checksum verification).
+    \b
+    Examples:
+      onlinekit data list
+      onlinekit data fetch adult
+      onlinekit data path adult
+    """
+
+
+@data.command("list")
+def data_list():
+    """List the data sets with their status, source, licence and citation."""
+    from onlinekit import data as reg
+
+    try:
+        home = reg.data_home()
+        items = reg.datasets()
+    except _USER_ERRORS as exc:
+        _fail(exc, False)
+        return
+    click.echo(f"data folder: {home}  (set ONLINEKIT_DATA to change it)")
+    width = max((len(n) for n in items), default=0)
+    for name, ds in items.items():
+        states = {reg.file_state(f, home) for f in ds.files}
+        state = "ok" if states == {"ok"} else "corrupt" if "mismatch" in states else \
+            "partial" if "ok" in states else "missing"
+        click.echo(f"{name:<{width}}  {state:<7}  {ds.title}: {ds.about}")
+        urls = [f.url for f in ds.files]
+        src = urls[0] if len(urls) == 1 else os.path.commonprefix(urls).rsplit("/", 1)[0] + "/..."
+        click.echo(f"{'':<{width}}           source: {src}")
+        click.echo(f"{'':<{width}}           licence: {ds.licence}")
+        click.echo(f"{'':<{width}}           cite: {ds.citation}")
+
+
+@data.command("fetch")
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def data_fetch(names, progress, debug):
+    """Download and verify data set NAME; print its path.
+
+    Files already present with the right checksum are kept (nothing is downloaded again).
+    """
+    from onlinekit import data as reg
+
+    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        for name in names:
+            reg.get(name)  # unknown names fail before anything is downloaded
+        for name in names:
+            path = reg.fetch(name, progress=show, log=lambda m, n=name: click.echo(f"{n}: {m}", err=True))
+            click.echo(str(path))
+    except _USER_ERRORS as exc:
+        _fail(exc, debug)
+
+
+@data.command("path")
+@click.argument("name")
+def data_path(name):
+    """Print the local path of data set NAME.
+
+    Exits with status 2 and the fetch command when it is absent or fails its checksum.
+    """
+    from onlinekit import data as reg
+
+    try:
+        click.echo(str(reg.resolve(name)))
+    except _USER_ERRORS as exc:
+        _fail(exc, False)
 
 
 from onlinekit.serve.server_cli import consume, serve  # noqa: E402  (click commands; light imports)

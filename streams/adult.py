@@ -55,12 +55,12 @@ def _resolve(path) -> Path:
     if p.is_dir():
         p = p / "adult.data"
     if not p.is_file():
-        raise MissingDataError(f"UCI Adult file not found at {str(p)!r}; download adult.data from {_SOURCE} "
-                               "and pass its path (or its folder)")
+        raise MissingDataError(f"UCI Adult file not found at {str(p)!r}; run: onlinekit data fetch adult "
+                               f"(source: {_SOURCE}), or pass the path of adult.data (or its folder)")
     return p
 
 
-def load_adult(path, *, marital: str = "collapsed", n_rows: int | None = None) -> AdultData:
+def load_adult(path=None, *, marital: str = "collapsed", n_rows: int | None = None) -> AdultData:
     """Read ``adult.data`` and apply the paper's preprocessing.
 
     Rows with 15 comma-separated fields, leading spaces stripped; ``?`` stays a category.
@@ -76,7 +76,8 @@ def load_adult(path, *, marital: str = "collapsed", n_rows: int | None = None) -
     Parameters
     ----------
     path
-        ``adult.data`` or the folder holding it.
+        ``adult.data`` or the folder holding it; ``None``: the ``adult`` data set from
+        :func:`onlinekit.data.resolve` (``onlinekit data fetch adult``).
     marital
         ``"collapsed"`` or ``"official"`` (see above).
     n_rows
@@ -102,6 +103,10 @@ def load_adult(path, *, marital: str = "collapsed", n_rows: int | None = None) -
         raise ValueError(f"marital must be 'collapsed' or 'official', got {marital!r}")
     if n_rows is not None and (not isinstance(n_rows, int) or n_rows < 1):
         raise ValueError(f"n_rows must be None or an integer >= 1, got {n_rows!r}")
+    if path is None:
+        from onlinekit.data import resolve
+
+        path = resolve("adult")
     p = _resolve(path)
     rows: list[list[str]] = []
     with open(p, encoding="utf-8") as fh:

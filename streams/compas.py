@@ -84,8 +84,8 @@ def _resolve(path) -> tuple[Path, list[Path]]:
         raise MissingDataError(f"COMPAS folder {str(p)!r} lacks {' and '.join(missing)}; get the data from "
                                f"{_SOURCE}, and pass a CSV file or a folder holding train.csv and test.csv")
     if not p.is_file():
-        raise MissingDataError(f"COMPAS file not found at {str(p)!r}; get the data from {_SOURCE}, and pass "
-                               "a CSV file or a folder holding train.csv and test.csv")
+        raise MissingDataError(f"COMPAS file not found at {str(p)!r}; run: onlinekit data fetch compas (source: "
+                               f"{_SOURCE}), or pass a CSV file or a folder holding train.csv and test.csv")
     return p, [p]
 
 
@@ -131,7 +131,7 @@ def _number(p, lineno, col, s) -> float:
     return v
 
 
-def load_compas(path, *, n_rows: int | None = None) -> CompasData:
+def load_compas(path=None, *, n_rows: int | None = None) -> CompasData:
     """Read COMPAS and apply the paper's preprocessing.
 
     ``path`` is a CSV file or a folder holding ``train.csv`` and ``test.csv`` (the authors' split,
@@ -154,7 +154,8 @@ def load_compas(path, *, n_rows: int | None = None) -> CompasData:
     Parameters
     ----------
     path
-        A COMPAS CSV file, or a folder holding ``train.csv`` and ``test.csv``.
+        A COMPAS CSV file, or a folder holding ``train.csv`` and ``test.csv``; ``None``: the
+        ``compas`` data set from :func:`onlinekit.data.resolve` (``onlinekit data fetch compas``).
     n_rows
         Keep only the first ``n_rows`` kept rows (before encoding), or all when ``None``.
 
@@ -189,6 +190,10 @@ def load_compas(path, *, n_rows: int | None = None) -> CompasData:
     """
     if n_rows is not None and (not isinstance(n_rows, int) or isinstance(n_rows, bool) or n_rows < 1):
         raise ValueError(f"n_rows must be None or an integer >= 1, got {n_rows!r}")
+    if path is None:
+        from onlinekit.data import resolve
+
+        path = resolve("compas")
     where, files = _resolve(path)
     rows: list[tuple[Path, int, list[str]]] = []
     dropped = 0

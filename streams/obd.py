@@ -20,8 +20,8 @@ from onlinekit.streams.errors import MissingDataError, StreamError
 
 __all__ = ["OBDLog", "load_obd"]
 
-_WHERE = ("Get the Open Bandit Dataset small sample from the 'obp' 0.4.1 wheel "
-          "(obp/dataset/obd/{random,bts}/{all,men,women}/) or the full data from "
+_WHERE = ("Get the Open Bandit Dataset small sample with: onlinekit data fetch obd (from the zr-obp "
+          "repository, obp/dataset/obd/{random,bts}/all/), or the full data from "
           "https://research.zozo.com/data.html (Saito et al. 2020, arXiv 2008.07146).")
 
 
@@ -75,14 +75,15 @@ def _resolve(path, behavior_policy: str, campaign: str) -> Path:
     return p
 
 
-def load_obd(path, behavior_policy: str = "random", campaign: str = "all") -> OBDLog:
+def load_obd(path=None, behavior_policy: str = "random", campaign: str = "all") -> OBDLog:
     """Read one Open Bandit Dataset CSV.
 
     Parameters
     ----------
     path
-        The CSV itself, or a directory holding ``<behavior_policy>/<campaign>/<campaign>.csv``
-        (e.g. ``../shared/data/obd``).
+        The CSV itself, or a directory holding ``<behavior_policy>/<campaign>/<campaign>.csv``;
+        ``None``: the ``obd`` data set from :func:`onlinekit.data.resolve` (``onlinekit data
+        fetch obd``, campaign ``all`` only).
     behavior_policy
         ``"random"`` (uniform logging) or ``"bts"`` (Bernoulli Thompson sampling).
     campaign
@@ -103,6 +104,10 @@ def load_obd(path, behavior_policy: str = "random", campaign: str = "all") -> OB
     ...
     onlinekit.streams.errors.MissingDataError: /nonexistent/obd does not exist. Get the Open Bandit ...
     """
+    if path is None:
+        from onlinekit.data import resolve
+
+        path = resolve("obd")
     f = _resolve(path, behavior_policy, campaign)
     with open(f, newline="") as fh:
         reader = csv.reader(fh)

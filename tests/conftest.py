@@ -1,4 +1,4 @@
-"""Shared test fixtures. Real data is read from ../shared/data (never copied into the repo)."""
+"""Shared test fixtures. Real data comes from onlinekit.data (``$ONLINEKIT_DATA``; never copied into the repo)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from onlinekit.data import data_home
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 # property tests are derandomized (same examples every run) and free of wall-clock deadlines,
@@ -16,12 +18,12 @@ settings.register_profile("onlinekit", deadline=None, derandomize=True, print_bl
 settings.load_profile("onlinekit")
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("ONLINEKIT_DATA", REPO.parent / "shared" / "data"))
+DATA_DIR = data_home()  # $ONLINEKIT_DATA (CI points it at a local mirror) or the per-user cache
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """``../shared/data``; tests that need a file skip when it is absent."""
+    """The data folder; tests that need a file skip when it is absent."""
     return DATA_DIR
 
 

@@ -40,6 +40,11 @@ def _needs(code: str) -> str | None:
         return "needs a Redis server (ONLINEKIT_TEST_REDIS_URL; .ci/run starts one)"
     if "onlinekit serve" in code and shutil.which("curl") is None:
         return "needs curl"
+    for name in re.findall(r"onlinekit data fetch ([\w-]+)", code):  # no network in tests
+        from onlinekit.data import file_state, get
+
+        if any(file_state(f) != "ok" for f in get(name).files):
+            return f"needs data set {name!r} already in the data folder (set ONLINEKIT_DATA to a local mirror)"
     return None
 
 

@@ -58,11 +58,6 @@ PUBLISHED_SYNTHETIC = {
 }
 
 
-def default_data_dir() -> Path:
-    """``../shared/data`` next to the repository (where the project's data lives)."""
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
 def paper_seed_index(seed: int) -> int | None:
     """Index of the paper shuffle that runner seed ``seed`` stands for (or ``None``)."""
     if seed in PAPER_SEEDS:

@@ -14,12 +14,12 @@ Hoeffding tree (``ht``) and Hoeffding adaptive tree (``aht``), the per-group res
 (``reservoir``), and the "majority mix" of the official code (the lambda = 0 forest's label with
 probability p, else the majority label 0) and the constant majority-class predictor.
 
-``Config(dataset="compas", data=PATH)`` runs the same protocol on ProPublica COMPAS (the COMPAS
-panel of Fig. 2; CLI: ``onlinekit experiment aranyani-adult -p dataset=compas -p data=PATH``):
+``Config(dataset="compas")`` runs the same protocol on ProPublica COMPAS (the COMPAS
+panel of Fig. 2; CLI: ``onlinekit experiment aranyani-adult -p dataset=compas [-p data=PATH]``):
 ``onlinekit.streams.compas.load_compas`` reads a CSV or a folder with the authors' ``train.csv``
 and ``test.csv`` (concatenated), label ``is_recid``, protected attribute race (White = 1,
-Black / Other = 0), ten unscaled features. There is no default COMPAS file, so ``data`` is
-required; the lambda grid defaults to the paper's COMPAS grid; the per-group accuracy columns are
+Black / Other = 0), ten unscaled features. ``data`` defaults to the ``compas`` data set
+(ProPublica's ``compas-scores-two-years.csv``, ``onlinekit data fetch compas``); the lambda grid defaults to the paper's COMPAS grid; the per-group accuracy columns are
 ``acc_black_other`` / ``acc_white``; the majority-class predictor and the majority mix use the
 stream's own majority label, and ``check`` compares with the stream's majority rate (the notes
 give no COMPAS number: the paper only says Aranyani is less dominant there).
@@ -27,14 +27,13 @@ give no COMPAS number: the paper only says Aranyani is less dominant there).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Config", "run", "plot", "check", "default_adult_path"]
+__all__ = ["Config", "run", "plot", "check", "data_path", "default_adult_path"]
 
 MAJORITY_RATE = 24720 / 32561  # share of <=50K in adult.data (75.9%)
 ADULT_LAMBDAS = (0.0, 0.1, 0.3, 0.5, 1.0, 5.0, 10.0, 100.0)  # notes A5
@@ -44,24 +43,41 @@ _GROUPS = {"adult": ("acc_female", "acc_male"), "compas": ("acc_black_other", "a
 
 
 def default_adult_path() -> str:
-    """``$ONLINEKIT_DATA/adult/adult.data``, else ``../shared/data/adult/adult.data`` of the repo.
+    """``adult.data`` of the ``adult`` data set (:func:`onlinekit.data.resolve`).
+
+    Raises
+    ------
+    MissingDataError
+        When it has not been fetched (the message gives the ``onlinekit data fetch adult`` command).
+    """
+    from onlinekit.data import resolve
+
+    return str(resolve("adult") / "adult.data")
+
+
+def data_path(config) -> str:
+    """The file or folder the run reads: ``config.data``, else the data set's default.
 
     Examples
     --------
-    >>> default_adult_path().endswith("adult.data")
-    True
+    >>> data_path(Config(data="my/adult.data"))
+    'my/adult.data'
     """
-    root = os.environ.get("ONLINEKIT_DATA")
-    base = Path(root) if root else Path(__file__).resolve().parents[2].parent / "shared" / "data"
-    return str(base / "adult" / "adult.data")
+    if config.data:
+        return str(config.data)
+    if config.dataset == "compas":
+        from onlinekit.data import resolve
+
+        return str(resolve("compas"))
+    return default_adult_path()
 
 
 @dataclass(frozen=True)
 class Config:
     """Settings of the Adult experiment (defaults: the paper's, from ``src/configs``).
 
-    ``dataset="compas"`` needs ``data`` (a COMPAS CSV or a folder with ``train.csv`` and
-    ``test.csv``); its ``lambdas`` default to the paper's COMPAS grid: a ``lambdas`` equal to the
+    ``dataset="compas"`` reads ``data`` (a COMPAS CSV or a folder with ``train.csv`` and
+    ``test.csv``; default: the ``compas`` data set); its ``lambdas`` default to the paper's COMPAS grid: a ``lambdas`` equal to the
     Adult default grid is taken as "not set" and replaced (so ``dataclasses.replace`` and
     ``-p dataset=compas`` switch grids; any other grid, e.g. the quick one, is kept). ``marital``
     only applies to Adult.
@@ -76,7 +92,7 @@ class Config:
     15
     """
 
-    data: str = ""  # adult: path of adult.data, "" -> default_adult_path(); compas: required
+    data: str = ""  # path of adult.data / the COMPAS file; "" -> the registered data set (data_path)
     lambdas: tuple = ADULT_LAMBDAS
     n_trees: int = 3
     depth: int = 4
@@ -97,9 +113,6 @@ class Config:
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
         if self.dataset == "compas":
-            if not self.data:
-                raise ValueError("dataset='compas' needs data=PATH (a COMPAS CSV, or a folder holding the "
-                                 "authors' train.csv and test.csv); there is no default COMPAS file")
             if tuple(float(v) for v in self.lambdas) == ADULT_LAMBDAS:
                 object.__setattr__(self, "lambdas", COMPAS_LAMBDAS)
 
@@ -126,8 +139,8 @@ def _compas_data(path: str, n_rows: int):
 
 def _load(config: Config):
     if config.dataset == "compas":
-        return _compas_data(str(config.data), int(config.n_rows))
-    return _data(config.data or default_adult_path(), config.marital, int(config.n_rows))
+        return _compas_data(data_path(config), int(config.n_rows))
+    return _data(data_path(config), config.marital, int(config.n_rows))
 
 
 def _row(method: str, lam: str, y, yhat, a, extra=None, groups=_GROUPS["adult"]) -> dict:

@@ -35,7 +35,7 @@ MIN_ROWS_FOR_CLAIM = 1000
 
 @dataclass(frozen=True)
 class Config:
-    """``data``: directory with ``adult.data`` / ``adult.test`` ('' = ``../shared/data/adult``);
+    """``data``: directory with ``adult.data`` / ``adult.test`` ('' = the ``adult`` data set);
     ``n_rows``: use only the first rows (0 = all)."""
 
     data: str = ""
@@ -55,7 +55,12 @@ class Config:
 
 
 def data_path(config: Config) -> Path:
-    return Path(config.data) if config.data else common.default_data_dir() / "adult"
+    """``config.data``, else the ``adult`` data set (``MissingDataError`` says how to fetch it)."""
+    if config.data:
+        return Path(config.data)
+    from onlinekit.data import resolve
+
+    return resolve("adult")
 
 
 @lru_cache(maxsize=4)

@@ -1,6 +1,7 @@
 """Groupwise regret on Medical Cost (Acharya et al. 2024, Sec. 5 / App.; official notebook).
 
-Data: ``insurance.csv`` (1,338 rows; ``Config.data``, default ``../shared/data/``).
+Data: ``insurance.csv`` (1,338 rows; ``Config.data``, default: the ``insurance`` data set,
+``onlinekit data fetch insurance``).
 Groups (11 + ``always_on``): age young <= 35 / middle 36-50 / old > 50; BMI underweight
 < 18.5 / healthy [18.5, 25) / overweight [25, 30) / obese >= 30; smoker / non-smoker;
 male / female. Features: min-max ``age``, ``bmi``, ``children``; one-hot ``sex``,
@@ -29,7 +30,7 @@ TOLERANCE = 0.05
 
 @dataclass(frozen=True)
 class Config:
-    """Paper setting. ``data``: path of ``insurance.csv`` ('' = ``../shared/data/``).
+    """Paper setting. ``data``: path of ``insurance.csv`` ('' = ``onlinekit.data.resolve("insurance")``).
 
     ``paper_compat=False`` (default) compares with the hindsight fit on the same events the
     learners were charged for; ``True`` keeps the official code's one-row-shorter prefix
@@ -52,7 +53,12 @@ class Config:
 
 
 def data_path(config: Config) -> Path:
-    return Path(config.data) if config.data else common.default_data_dir() / "insurance.csv"
+    """``config.data``, else the ``insurance`` data set (``MissingDataError`` says how to fetch it)."""
+    if config.data:
+        return Path(config.data)
+    from onlinekit.data import resolve
+
+    return resolve("insurance")
 
 
 @lru_cache(maxsize=4)

@@ -286,6 +286,8 @@ def run_experiment(
     n = int(n_seeds if n_seeds is not None else getattr(cfg, "n_seeds", 1))
     if n < 1:
         raise ValueError(f"n_seeds must be >= 1, got {n}")
+    if hasattr(mod, "data_path"):
+        mod.data_path(cfg)  # a missing data set fails here, in one line, before any worker starts
     seeds = spawn_seeds(seed, n)
     tasks = [(mod.run, cfg, s) for s in seeds]
     failed_seeds: list[dict] = []

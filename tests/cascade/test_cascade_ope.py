@@ -1,16 +1,15 @@
 """Off-policy evaluation of rankings: unbiasedness on simulated logs, and the OBD sample."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from onlinekit.base import InvalidEvent
 from onlinekit.cascade.ope import cascade_ips, independent_ips, ips, position_ips, prefix_match
+from onlinekit.data import data_home
 from onlinekit.streams.errors import MissingDataError
 from onlinekit.streams.obd import load_obd
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = data_home()  # $ONLINEKIT_DATA (CI: the local mirror) or the per-user cache
 N_ITEMS, K = 5, 3
 
 
@@ -90,7 +89,7 @@ def test_obd_loader_missing_file(tmp_path):
 def obd():
     root = DATA / "obd"
     if not (root / "random" / "all" / "all.csv").exists() or not (root / "bts" / "all" / "all.csv").exists():
-        pytest.skip(f"Open Bandit Dataset sample not present under {root}")
+        pytest.skip(f"Open Bandit Dataset sample not present under {root} (run `onlinekit data fetch obd`)")
     return load_obd(root, "random"), load_obd(root, "bts")
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from onlinekit.data import data_home
 from onlinekit.experiments._groupwise_common import PAPER_SEEDS, permutation
 from onlinekit.streams.errors import MissingDataError
 from onlinekit.streams.groupwise_data import load_adult, load_insurance, make_groupwise_synthetic
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = data_home()  # $ONLINEKIT_DATA (CI: the local mirror) or the per-user cache
 
 
 def test_missing_files_say_where_to_get_them(tmp_path):
@@ -24,7 +23,7 @@ def test_missing_files_say_where_to_get_them(tmp_path):
 def test_insurance_file():
     path = DATA / "insurance.csv"
     if not path.exists():
-        pytest.skip(f"{path} not present")
+        pytest.skip(f"{path} not present (run `onlinekit data fetch insurance` or set ONLINEKIT_DATA)")
     t = load_insurance(path)
     assert len(t["age"]) == 1338
     assert (t["smoker"] == "yes").sum() == 274 and (t["sex"] == "male").sum() == 676
@@ -33,7 +32,7 @@ def test_insurance_file():
 def test_adult_files():
     path = DATA / "adult"
     if not (path / "adult.data").exists():
-        pytest.skip(f"{path} not present")
+        pytest.skip(f"{path} not present (run `onlinekit data fetch adult` or set ONLINEKIT_DATA)")
     t = load_adult(path)
     assert len(t["age"]) == 32561 + 16281
     assert t["income"].dtype == bool and 0.2 < t["income"].mean() < 0.3

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from onlinekit.data import data_home
 from onlinekit.experiments import run_experiment
 from onlinekit.experiments import _groupwise_common as common
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = data_home()  # $ONLINEKIT_DATA (CI: the local mirror) or the per-user cache
 
 
 def _need(path: Path) -> None:
     if not path.exists():
-        pytest.skip(f"{path} not present")
+        pytest.skip(f"{path} not present (run `onlinekit data fetch NAME` or set ONLINEKIT_DATA)")
 
 
 def test_synthetic_quick(tmp_path):

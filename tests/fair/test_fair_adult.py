@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from onlinekit.data import data_home
 from onlinekit.streams.errors import MissingDataError
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = data_home()  # $ONLINEKIT_DATA (CI: the local mirror) or the per-user cache
 ADULT = DATA / "adult" / "adult.data"
 REPO = Path(__file__).resolve().parents[2]
-needs_adult = pytest.mark.skipif(not ADULT.exists(), reason=f"{ADULT} not present")
+needs_adult = pytest.mark.skipif(not ADULT.exists(), reason=f"{ADULT} not present (run `onlinekit data fetch adult`)")
 
 
 def test_missing_file_says_where_to_get_it(tmp_path):
@@ -46,7 +47,7 @@ def test_loader_sanity_counts():
 def adult_results():
     """Aranyani only, full stream (fast), 3 seeds over part of the paper's grid."""
     if not ADULT.exists():
-        pytest.skip(f"{ADULT} not present")
+        pytest.skip(f"{ADULT} not present (run `onlinekit data fetch adult`)")
     from onlinekit.experiments.aranyani_adult import Config, run
 
     cfg = Config(data=str(ADULT), lambdas=(0.0, 0.1, 1.0, 10.0, 100.0), baselines=(), n_seeds=3)
@@ -97,7 +98,7 @@ def test_node_gaps_shrink_with_lambda(adult_results):
 
 def test_quick_experiment_runs_and_writes_outputs(tmp_path):
     if not ADULT.exists():
-        pytest.skip(f"{ADULT} not present")
+        pytest.skip(f"{ADULT} not present (run `onlinekit data fetch adult`)")
     from onlinekit.experiments import run_experiment
 
     r = run_experiment("aranyani-adult", quick=True, n_seeds=2, out=tmp_path)
@@ -118,7 +119,7 @@ def test_example_quick():
 @pytest.mark.slow
 def test_full_experiment_paper_grid(tmp_path):
     if not ADULT.exists():
-        pytest.skip(f"{ADULT} not present")
+        pytest.skip(f"{ADULT} not present (run `onlinekit data fetch adult`)")
     from onlinekit.experiments import run_experiment
 
     r = run_experiment("aranyani-adult", n_seeds=5, out=tmp_path)

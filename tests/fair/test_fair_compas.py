@@ -158,8 +158,7 @@ def test_config_dataset_field():
     assert Config(dataset="compas", data="x.csv").lambdas == COMPAS_LAMBDAS
     assert len(COMPAS_LAMBDAS) == 15
     assert Config(dataset="compas", data="x.csv", lambdas=(0.0, 1.0)).lambdas == (0.0, 1.0)
-    with pytest.raises(ValueError, match="needs data"):
-        Config(dataset="compas")
+    assert Config(dataset="compas").lambdas == COMPAS_LAMBDAS  # data defaults to the `compas` data set
     with pytest.raises(ValueError, match="dataset must be"):
         Config(dataset="census")
     cfg = config_from_params(Config(), {"dataset": "compas", "data": "x.csv"})  # the CLI's -p path
