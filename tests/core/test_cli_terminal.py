@@ -38,7 +38,7 @@ def test_csv_replay_in_a_terminal_draws_a_bar_and_succeeds(small_csv, tmp_path):
     # no length, and the progress bar was tested for truth)
     rc, text = run_pty(["replay", str(small_csv), "--target", "y"], cwd=tmp_path, env=_env(tmp_path))
     assert rc == 0, text
-    assert "events" in text and "squared_loss" in text
+    assert "events" in text and "log_loss" in text  # 0/1 target: the default learner is logistic
     assert "replay" in text and "ev" in text, "the progress bar (drawn only on a terminal) did not run"
 
 
