@@ -341,32 +341,47 @@ class CSVSource(Source):
 
     def _infer(self, cols: list[str]) -> None:
         """A column is numeric when every value in the first rows of the file parses."""
+        from onlinekit.streams._csv_kernels import parse_columns
+
         numeric = dict.fromkeys(cols, True)
         seen = 0
         for b in self._batches():
             take = min(b.nr - b.r0, _PROBE_ROWS - seen)
-            for c in cols:
-                if numeric[c]:
-                    _vals, fail, _r = self._parse_numeric(b, b.r0, b.r0 + take, c)
-                    ok_rows = b.rnf[b.r0 : b.r0 + take] == len(self._names)
-                    if np.any(fail & ok_rows):
-                        numeric[c] = False
+            todo = [c for c in cols if numeric[c]]
+            idx = np.array([self._names.index(c) for c in todo], dtype=np.int64)
+            _vals, st = parse_columns(b.buf, b.fs, b.fe, b.ff, b.rfs, b.rnf, b.r0, b.r0 + take,
+                                      len(self._names), idx)
+            for k, c in enumerate(todo):
+                if not self._all_parse(b, b.r0, idx[k], st[k]):
+                    numeric[c] = False
             seen += take
             if seen >= _PROBE_ROWS or not any(numeric.values()):
                 break
         self._inferred.update(numeric)
 
     # -- parsing ------------------------------------------------------------------------
-    def _parse_numeric(self, b: _Batch, lo: int, hi: int, col: str):
-        """Values, failure mask and {local row: reason} for column ``col`` of rows lo:hi."""
-        from onlinekit.streams._csv_kernels import parse_columns
-
-        j = self._names.index(col)
-        vals, st = parse_columns(
-            b.buf, b.fs, b.fe, b.ff, b.rfs, b.rnf, lo, hi, len(self._names), np.array([j], dtype=np.int64)
-        )
-        vals, st = vals[0], st[0]
-        return self._fallback(b, lo, j, vals, st)
+    def _all_parse(self, b: _Batch, lo: int, j: int, st: np.ndarray) -> bool:
+        """Does every well-formed row's field ``j`` (status ``st``, rows from ``lo``) read as a
+        number or an NA value? Stops at the first field that does not (a text column fails on
+        its first row, so probing costs one Python ``float()``, not one per row)."""
+        ncols = len(self._names)
+        for i in np.flatnonzero((st == 1) | (st == 2)).tolist():
+            if b.rnf[lo + i] != ncols:
+                continue
+            f = int(b.rfs[lo + i]) + j
+            try:
+                text = self._decode_field(b.raw, int(b.fs[f]), int(b.fe[f]), int(b.ff[f]))
+            except UnicodeDecodeError:
+                return False
+            if text in self.na_values:
+                continue
+            if st[i] == 2 or text == "":
+                return False
+            try:
+                float(text)
+            except ValueError:
+                return False
+        return True
 
     def _fallback(self, b: _Batch, lo: int, j: int, vals: np.ndarray, st: np.ndarray):
         fail = np.zeros(len(vals), dtype=bool)
