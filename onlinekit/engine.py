@@ -76,8 +76,16 @@ def _predict_learn(learner: Any, block, task: str) -> np.ndarray:
     """Predictions made before learning each event of ``block`` (then learned)."""
     kw = block.learn_kwargs()
     grow = getattr(learner, "grow_features", None)
-    if grow is not None and block.X is not None and block.X.shape[1] > learner.n_features_in_:
+    if grow is not None and block.width > learner.n_features_in_:
         grow(block.feature_names)  # new encoded columns (e.g. a new category level) at weight 0
+    if block.onehot is not None and hasattr(learner, "predict_learn_onehot"):
+        # one-hot columns as indices: learners that read them never see the mostly-zero X
+        try:
+            out = learner.predict_learn_onehot(block.numeric, block.onehot, block.y, block.width, **kw)
+        except InvalidEvent as exc:
+            raise exc.at(block.offset + (exc.offset or 0)) from None
+        if out is not None:  # None: no exact sparse path for this configuration
+            return np.asarray(out, dtype=np.float64)
     if hasattr(learner, "predict_learn_many"):
         try:
             return np.asarray(learner.predict_learn_many(block.X, block.y, **kw), dtype=np.float64)
@@ -283,8 +291,8 @@ def replay(
                     k = int(np.flatnonzero(~np.isfinite(preds))[0])
                     raise Diverged(f"diverged at event {sub.offset + k}: the prediction is {preds[k]!r} "
                                    "(try a smaller lr or --scale standard)", offset=sub.offset + k)
-                for m in metrics:
-                    m.update(sub.y, preds, sub.X, sub.groups, **sub.extra)
+                for m in metrics:  # X is built (from a sparse block) only for metrics that read it
+                    m.update(sub.y, preds, sub.X if getattr(m, "uses_X", True) else None, sub.groups, **sub.extra)
                 n += j - i
                 i = j
                 if n >= next_record:

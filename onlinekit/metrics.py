@@ -68,6 +68,9 @@ class Metric(abc.ABC):
     """Base class: ``update`` blocks, ``get`` scalars, plain-data state."""
 
     name = "metric"
+    #: Does ``update`` read ``X``? (A replay passes ``X=None`` to metrics that do not, so a
+    #: block in sparse form is never made dense for them.)
+    uses_X = True
 
     @abc.abstractmethod
     def update(self, y, pred, X=None, groups=None, **extra) -> None:
@@ -102,6 +105,8 @@ class CumulativeLoss(Metric):
     {'absolute_loss': 1.5, 'mean_absolute_loss': 0.75}
     """
 
+    uses_X = False
+
     def __init__(self, loss: str = "squared"):
         if loss not in _LOSSES:
             raise ValueError(f"unknown loss {loss!r}; expected one of {_LOSSES}")
@@ -135,6 +140,7 @@ class Accuracy(Metric):
     """
 
     name = "accuracy"
+    uses_X = False
 
     def __init__(self, threshold: float = 0.5):
         self.threshold = threshold
@@ -264,6 +270,10 @@ class Grouped(Metric):
     def fresh(self):
         return Grouped(self.metric.fresh(), self.group_names)
 
+    @property
+    def uses_X(self) -> bool:
+        return getattr(self.metric, "uses_X", True)
+
     def update(self, y, pred, X=None, groups=None, **extra):
         if groups is None:
             raise ValueError("grouped metric needs group memberships")
@@ -309,6 +319,7 @@ class Fairness(Metric):
     """
 
     name = "fairness"
+    uses_X = False
 
     def __init__(self, threshold: float = 0.5):
         self.threshold = threshold

@@ -175,7 +175,7 @@ class FeatureEncoder:
         self.n_levels_: dict[str, int] = {}
         self.stats_ = np.zeros((3, 0))
         self.sensitive_levels_: dict[str, int] = {}
-        self._sorted: dict[str, tuple] = {}  # column -> sorted level codes and their columns (derived)
+        self._sorted: dict[str, tuple] = {}  # column -> (hash table of level codes, table size) (derived)
 
     # -- layout -------------------------------------------------------------------------
     def kind_for(self, column: str) -> str:
@@ -285,27 +285,47 @@ class FeatureEncoder:
 
     def _lookup(self, col: str, codes: np.ndarray) -> np.ndarray:
         """Output column of each code (-1: missing; -2: a level not seen yet)."""
+        from onlinekit.streams._kernels import code_lookup, code_table
+
         cache = self._sorted.get(col)
         table = self.levels_[col]
-        if cache is None or cache[2] != len(table):
+        if cache is None or cache[1] != len(table):
             keys = np.array(list(table) + self._na_codes.tolist(), dtype=np.int64)
             vals = np.array(list(table.values()) + [-1] * len(self._na_codes), dtype=np.int64)
-            order = np.argsort(keys)
-            cache = self._sorted[col] = (keys[order], vals[order], len(table))
-        keys, vals, _ = cache
-        if len(keys) == 0:
-            return np.full(len(codes), -2, dtype=np.int64)
-        idx = np.minimum(np.searchsorted(keys, codes), len(keys) - 1)
-        return np.where(keys[idx] == codes, vals[idx], -2)
+            cache = self._sorted[col] = (code_table(keys, vals), len(table))
+        tk, tv, used, shift = cache[0]
+        return code_lookup(tk, tv, used, shift, np.ascontiguousarray(codes), -2)
 
     def encode(self, cols: Mapping[str, np.ndarray], features: Sequence[str], keep: np.ndarray) -> np.ndarray:
         """The encoded matrix of the rows where ``keep`` holds, in order; updates the state."""
-        rows = np.flatnonzero(keep)
-        n = len(rows)
+        from onlinekit.streams.block import onehot_dense
+
+        numeric, onehot = self.encode_sparse(cols, features, keep)
+        return onehot_dense(numeric, onehot, self.width)
+
+    def encode_sparse(self, cols: Mapping[str, np.ndarray], features: Sequence[str],
+                      keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`encode` in sparse form: ``(numeric, onehot)``, the first ``len(numeric_)``
+        output columns as a ``(n, p)`` matrix and, per categorical column, the output column
+        that is 1 (``-1``: missing), as a ``(n, k)`` ``int64`` matrix (see
+        :class:`~onlinekit.streams.block.Block`); updates the state exactly as :meth:`encode`.
+
+        >>> import numpy as np
+        >>> enc = FeatureEncoder()
+        >>> enc.setup(["x", "c"], {"x": "float", "c": "str"})
+        >>> num, oh = enc.encode_sparse({"x": np.array([1.5, 2.0]), "c": np.array(["b", "a"], dtype=object)},
+        ...                             ["x", "c"], np.ones(2, dtype=bool))
+        >>> num.tolist(), oh.tolist(), enc.names_
+        ([[1.5], [2.0]], [[1], [2]], ['x', 'c=b', 'c=a'])
+        """
+        keep = np.asarray(keep, dtype=bool)
+        rows = None if keep.all() else np.flatnonzero(keep)
+        n = len(keep) if rows is None else len(rows)
         fresh = []  # (row, column number, code, text) of levels not seen before this block
-        parts = []
+        onehot = np.empty((n, len(self.categorical_)), dtype=np.int64)
+        unseen_cols = []
         for k, c in enumerate(self.categorical_):
-            v = cols[c][rows]
+            v = cols[c] if rows is None else cols[c][rows]
             codes = self._hash_array(v)
             slots = self._lookup(c, codes)
             unseen = np.flatnonzero(slots == -2)
@@ -314,23 +334,19 @@ class FeatureEncoder:
                 first = unseen[first]
                 texts = self._texts_of(c, v, codes, first)
                 fresh += [(i, k, hv, texts.get(hv)) for hv, i in zip(u.tolist(), first.tolist(), strict=True)]
-            parts.append((c, codes, slots, unseen))
+                unseen_cols.append((k, c, codes))
+            onehot[:, k] = slots
         for _i, k, hv, text in sorted(fresh, key=lambda t: (t[0], t[1])):  # event order
             self._slot(self.categorical_[k], hv, text)
-        X = np.zeros((n, self.width), dtype=np.float64)
-        if self.numeric_:
-            raw = np.empty((n, len(self.numeric_)))
+        for k, c, codes in unseen_cols:
+            onehot[:, k] = self._lookup(c, codes)
+        p = len(self.numeric_)
+        numeric = np.empty((n, p), dtype=np.float64)
+        if p:
             for j, c in enumerate(self.numeric_):
-                raw[:, j] = cols[c][rows]
-            out = np.empty_like(raw)
-            _kernel()(raw, out, 1 if self.missing == "mean" else 0, self.scale == "standard", self.stats_)
-            X[:, : len(self.numeric_)] = out
-        for c, codes, slots, unseen in parts:
-            if len(unseen):
-                slots = self._lookup(c, codes)
-            ok = np.flatnonzero(slots >= 0)
-            X[ok, slots[ok]] = 1.0
-        return X
+                numeric[:, j] = cols[c] if rows is None else cols[c][rows]
+            _kernel()(numeric, numeric, 1 if self.missing == "mean" else 0, self.scale == "standard", self.stats_)
+        return numeric, onehot
 
     def sensitive_codes(self, values: np.ndarray) -> np.ndarray:
         """Group index of each sensitive value, in order of first appearance (``float64``)."""

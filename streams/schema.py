@@ -191,6 +191,7 @@ class Schema:
         n = len(chunk)
         feats = features if features is not None else self.resolve_features(list(cols))
         X = None
+        sparse = None  # (numeric, onehot) from an encoder with categorical columns
         if encoder is None:
             if feats and chunk.matrix is not None and tuple(chunk.matrix[0]) == tuple(feats):
                 X = chunk.matrix[1]
@@ -270,7 +271,11 @@ class Schema:
                         bad[i] = True
                     else:
                         reject(i, first[i], "missing value (choose --missing skip|zero|mean)")
-            X = encoder.encode(cols, feats, ~bad)
+            numeric, onehot = encoder.encode_sparse(cols, feats, ~bad)
+            if encoder.categorical_:
+                sparse = (numeric, onehot)
+            else:
+                X = numeric
             feats = tuple(encoder.names_)
         if bad.any():
             keep = ~bad
@@ -289,4 +294,6 @@ class Schema:
             extra=extra,
             feature_names=tuple(feats),
             group_names=tuple(g.name for g in self.groups),
+            numeric=None if sparse is None else sparse[0],
+            onehot=None if sparse is None else sparse[1],
         )

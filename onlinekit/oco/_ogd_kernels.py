@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from onlinekit._numba import njit
 
 LR, SCHEDULE, LOSS, RADIUS, L2, INTERCEPT = 0, 1, 2, 3, 4, 5
@@ -163,6 +165,149 @@ def _predict_learn_block(X, y, w, bt, hp, learn, out):
             if t2 < 0.0:
                 return i, DIVERGED
             t = t2
+    bt[0] = b
+    bt[1] = t
+    return -1, OK
+
+
+# -- sparse one-hot blocks ------------------------------------------------------------------
+BAD_INDEX = -6  # a one-hot column outside [p, d)
+#: Weights within +-WMAX (and d <= MAX_D) keep every dense squared norm finite, so the dense
+#: dry run cannot refuse an update that the sparse row step applies.
+WMAX = 1e150
+MAX_D = 1 << 24
+
+
+@njit
+def _sparse_ok(w):
+    """May sparse row steps run on ``w``? Every weight in ``[-WMAX, WMAX]``, none ``-0.0``."""
+    if w.shape[0] > MAX_D:
+        return False
+    for j in range(w.shape[0]):
+        v = w[j]
+        if not (abs(v) <= WMAX) or (v == 0.0 and math.copysign(1.0, v) < 0.0):
+            return False
+    return True
+
+
+@njit
+def _predict_learn_onehot(Xn, H, y, w, bt, hp, out):
+    """:func:`_predict_learn_block` (learning) on the dense rows ``[Xn[i], one-hot of H[i]]``,
+    bit for bit, mostly touching only the numeric columns and each row's one-hot columns.
+
+    Row ``i``'s features are ``Xn[i]`` in columns ``0 .. p - 1``, 1.0 in the columns
+    ``H[i, q] >= 0`` and 0.0 in the others. A row takes the *sparse step* when ``l2 = 0``,
+    there is no projection (else every weight changes every step) and the conditions below
+    hold; otherwise the *dense step*: the dense kernel's own functions on the row written
+    out in full (O(d)). Why the sparse step is exact:
+
+    * score: the dense sum adds ``w[j] * 0.0 = +-0`` for the zero columns; adding a signed
+      zero leaves a non-zero running sum unchanged, so with the other terms added in the
+      same (ascending column) order both sums agree except possibly for the sign of a zero
+      result -- a zero score takes the dense step;
+    * update: a zero column's weight becomes ``w - eta * (dz * 0.0 + 0.0 * w) = w`` exactly
+      unless ``w`` is ``-0.0`` (its sign may flip): sparse steps need no ``-0.0`` weight,
+      and none is created (``a - b`` is ``-0.0`` only for ``-0.0 - +0.0``);
+    * refusal: the dense dry run refuses a step whose squared norm is not finite. With all
+      weights in ``[-WMAX, WMAX]`` and ``d <= MAX_D`` it is finite, so a row whose new weights
+      would leave that range (or with a non-finite score or step, or a bad target) takes the
+      dense step, which decides.
+
+    Returns ``(row, code)`` as :func:`_predict_learn_block`, or ``(row, BAD_INDEX)`` when
+    ``H[row]`` holds a column outside ``[p, d)``.
+    """
+    n, p = Xn.shape
+    k = H.shape[1]
+    d = w.shape[0]
+    logistic = hp[LOSS] == LOSS_LOGISTIC
+    lr = hp[LR]
+    sqrt_schedule = hp[SCHEDULE] == SCHEDULE_SQRT
+    intercept = hp[INTERCEPT] != 0.0
+    l2 = hp[L2]
+    radius = hp[RADIUS]
+    always_dense = l2 != 0.0 or radius > 0.0
+    sparse = not always_dense and _sparse_ok(w)
+    b = bt[0]
+    t = bt[1]
+    cols = np.empty(k, dtype=np.int64)
+    vnum = np.empty(p, dtype=np.float64)
+    vhot = np.empty(k, dtype=np.float64)
+    xrow = np.zeros(d, dtype=np.float64)
+    for i in range(n):
+        # this row's one-hot columns, ascending, without repeats (the dense row holds 1.0 once)
+        m = 0
+        for q in range(k):
+            c = H[i, q]
+            if c < 0:
+                continue
+            if c < p or c >= d:
+                return i, BAD_INDEX
+            r = m
+            while r > 0 and cols[r - 1] > c:
+                r -= 1
+            if r > 0 and cols[r - 1] == c:
+                continue
+            for s in range(m, r, -1):
+                cols[s] = cols[s - 1]
+            cols[r] = c
+            m += 1
+        yi = y[i]
+        if sparse:
+            z = b
+            for j in range(p):
+                z += w[j] * Xn[i, j]
+            for r in range(m):
+                z += w[cols[r]] * 1.0
+            if math.isfinite(z) and z != 0.0 and _bad_y(yi, logistic) == OK:
+                pr = _link(z, logistic)
+                t2 = t + 1.0
+                eta = lr / math.sqrt(t2) if sqrt_schedule else lr
+                dz = pr - yi
+                ok = math.isfinite(dz)
+                for j in range(p):
+                    v = w[j] - eta * (dz * Xn[i, j] + l2 * w[j])
+                    vnum[j] = v
+                    ok = ok and abs(v) <= WMAX
+                for r in range(m):
+                    c = cols[r]
+                    v = w[c] - eta * (dz * 1.0 + l2 * w[c])
+                    vhot[r] = v
+                    ok = ok and abs(v) <= WMAX
+                if ok:
+                    out[i] = pr
+                    if intercept and not math.isfinite(b - eta * dz):
+                        return i, DIVERGED
+                    for j in range(p):
+                        w[j] = vnum[j]
+                    for r in range(m):
+                        w[cols[r]] = vhot[r]
+                    if intercept:
+                        b = b - eta * dz
+                    t = t2
+                    continue
+        # dense step: the dense kernel's arithmetic on the full row
+        for j in range(p):
+            xrow[j] = Xn[i, j]
+        for r in range(m):
+            xrow[cols[r]] = 1.0
+        z = _dot(xrow, w, b)
+        if not math.isfinite(z):
+            j = _bad_x(xrow)
+            if j != OK:
+                return i, j
+        code = _bad_y(yi, logistic)
+        if code != OK:
+            return i, code
+        pr = _link(z, logistic)
+        out[i] = pr
+        b, t2 = _step(xrow, yi, pr, w, b, t, lr, sqrt_schedule, l2, intercept, radius)
+        if t2 < 0.0:
+            return i, DIVERGED
+        t = t2
+        for r in range(m):
+            xrow[cols[r]] = 0.0
+        if not always_dense:
+            sparse = _sparse_ok(w)
     bt[0] = b
     bt[1] = t
     return -1, OK

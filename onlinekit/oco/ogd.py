@@ -214,6 +214,62 @@ class _LinearOGD(Learner):
             self.w_, self.bt_ = w, bt
         return out
 
+    def predict_learn_onehot(self, numeric, onehot, y, width: int, **kwargs) -> np.ndarray:
+        """:meth:`predict_learn_many` on features given in sparse form, bit for bit.
+
+        The features of row ``i`` are ``numeric[i]`` (columns ``0 .. p - 1``), 1.0 in each
+        column ``onehot[i, q] >= 0`` and 0.0 in the other of the ``width`` columns (a
+        :class:`~onlinekit.streams.block.Block` from a categorical encoder). Weights of the
+        zero columns are left alone where that is exact (``l2 = 0``, no ``radius``; see
+        ``_ogd_kernels._predict_learn_onehot``), so a step costs O(p + k), not O(width).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> num = np.array([[0.5], [-1.0], [2.0]]); hot = np.array([[1, 3], [2, -1], [1, 2]])
+        >>> a, b = OGD(lr=0.1), OGD(lr=0.1)
+        >>> pa = a.predict_learn_onehot(num, hot, np.array([1.0, 0.0, 2.0]), 4)
+        >>> X = np.array([[0.5, 1, 0, 1], [-1.0, 0, 1, 0], [2.0, 1, 1, 0]])
+        >>> pb = b.predict_learn_many(X, np.array([1.0, 0.0, 2.0]))
+        >>> pa.tolist() == pb.tolist(), a.w_.tolist() == b.w_.tolist()
+        (True, True)
+        """
+        numeric = np.asarray(numeric)
+        onehot = np.asarray(onehot)
+        if numeric.ndim != 2 or numeric.dtype.kind not in "fiub":
+            raise InvalidEvent(f"expected a 2-d array of numbers, got shape {numeric.shape}, dtype {numeric.dtype}",
+                               field="numeric")
+        n = numeric.shape[0]
+        if onehot.ndim != 2 or onehot.shape[0] != n or onehot.dtype.kind not in "iu":
+            raise InvalidEvent(f"expected {n} rows of integer column indices, got shape {onehot.shape}, "
+                               f"dtype {onehot.dtype}", field="onehot")
+        width = int(width)
+        d = len(self.w_)
+        if d and width != d:
+            raise InvalidEvent(f"expected {d} features, got {width}", field="width")
+        if width < numeric.shape[1]:
+            raise InvalidEvent(f"width {width} is less than the {numeric.shape[1]} numeric columns", field="width")
+        y = np.asarray(y)
+        if y.shape != (n,) or y.dtype.kind not in "fiub":
+            raise InvalidEvent(f"expected {n} numbers, got shape {y.shape}, dtype {y.dtype}", field="y")
+        numeric = np.ascontiguousarray(numeric, dtype=np.float64)
+        onehot = np.ascontiguousarray(onehot, dtype=np.int64)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        w = self.w_.copy() if d else np.zeros(width)
+        bt = self.bt_.copy()
+        out = np.empty(n)
+        k = _kernels()
+        row, code = k._predict_learn_onehot(numeric, onehot, y, w, bt, self._hp, out)
+        if row >= 0:
+            if code == k.BAD_INDEX:
+                raise InvalidEvent(f"one-hot column outside [{numeric.shape[1]}, {width}): "
+                                   f"{onehot[row].tolist()}", field=f"onehot[{row}]", offset=row)
+            self._raise(code, row=row, y=y[row])
+        if not d:
+            self._index.add([f"x{j}" for j in range(width)])
+        self.w_, self.bt_ = w, bt
+        return out
+
     def predict_many(self, X) -> np.ndarray:
         """Predictions of the current state for each row of ``X``."""
         return self._block(X, None, learn=False)
