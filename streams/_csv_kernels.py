@@ -20,7 +20,7 @@ import numpy as np
 
 from onlinekit._numba import njit
 
-__all__ = ["tokenize", "parse_columns", "parse_float", "hash_fields"]
+__all__ = ["tokenize", "tokenize_hashed", "parse_columns", "parse_float", "hash_fields"]
 
 _LF = 10
 _CR = 13
@@ -166,6 +166,14 @@ def parse_columns(buf, fs, fe, ff, rfs, rnf, r0, r1, ncols, cols):
 
 @njit
 def tokenize(buf, delim, final, line0, colslot, parse_from):
+    """Split ``buf`` (uint8) into rows and fields: :func:`tokenize_hashed` without hashing
+    (returns its first twelve results)."""
+    r = tokenize_hashed(buf, delim, final, line0, colslot, np.zeros(0, dtype=np.int64), parse_from)
+    return r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11]
+
+
+@njit
+def tokenize_hashed(buf, delim, final, line0, colslot, hashslot, parse_from):
     """Split ``buf`` (uint8) into rows and fields.
 
     Parameters
@@ -180,15 +188,20 @@ def tokenize(buf, delim, final, line0, colslot, parse_from):
     colslot : int64 array
         For each column index, the output slot its values are parsed into, or -1 (fields
         beyond ``colslot.size`` are never parsed). The number of columns is ``colslot.size``.
+    hashslot : int64 array
+        For each column index, the output slot of the FNV-1a hashes of its field bytes
+        (as :func:`hash_fields` computes them), or -1; may be shorter than ``colslot``.
     parse_from : int
         Rows before this one (index within this call) are tokenized only.
 
     Returns
     -------
     (n_rows, n_fields, consumed, next_line, field_start, field_end, field_flag,
-     row_first_field, row_nfields, row_line, values, status)
+     row_first_field, row_nfields, row_line, values, status, hashes, needs_python)
         ``values`` / ``status`` are ``(n_slots, capacity)``: see :func:`parse_columns`.
-        ``consumed`` bytes form complete rows; the rest must be carried into the next call.
+        ``hashes`` (``int64``) / ``needs_python`` are ``(n_hash_slots, capacity)``: see
+        :func:`hash_fields`. ``consumed`` bytes form complete rows; the rest must be carried
+        into the next call.
     """
     n = buf.size
     # upper bounds (every field ends at a delimiter or line end): no growing in the loop
@@ -208,6 +221,15 @@ def tokenize(buf, delim, final, line0, colslot, parse_from):
             nslot = colslot[q] + 1
     vals = np.empty((nslot, cap_r), dtype=np.float64)
     stat = np.empty((nslot, cap_r), dtype=np.uint8)
+    nhcol = min(hashslot.size, ncols)
+    nh = 0
+    for q in range(nhcol):
+        if hashslot[q] >= nh:
+            nh = hashslot[q] + 1
+    hsh = np.zeros((nh, cap_r), dtype=np.uint64)
+    hslow = np.zeros((nh, cap_r), dtype=np.bool_)
+    prime = np.uint64(0x100000001B3)
+    basis = np.uint64(0xCBF29CE484222325)
     fs = np.empty(cap_f, dtype=np.int64)
     fe = np.empty(cap_f, dtype=np.int64)
     ff = np.empty(cap_f, dtype=np.uint8)
@@ -308,6 +330,16 @@ def tokenize(buf, delim, final, line0, colslot, parse_from):
                             v, st = np.nan, 1
                         vals[colslot[fi], nr] = v
                         stat[colslot[fi], nr] = st
+                if nh > 0 and nr >= parse_from:
+                    fi = nf - row_f0
+                    if fi < nhcol and hashslot[fi] >= 0:
+                        if flag == 0:
+                            h = basis
+                            for q in range(fs[nf], fe[nf]):
+                                h = (h ^ np.uint64(buf[q])) * prime
+                            hsh[hashslot[fi], nr] = h
+                        else:
+                            hslow[hashslot[fi], nr] = True
                 nf += 1
                 j = k
             else:
@@ -316,10 +348,25 @@ def tokenize(buf, delim, final, line0, colslot, parse_from):
                     fi = nf - row_f0
                     if fi < ncols:
                         slot = colslot[fi]
+                hs = -1
+                if nh > 0 and nr >= parse_from:
+                    fi = nf - row_f0
+                    if fi < nhcol:
+                        hs = hashslot[fi]
                 if slot >= 0:
                     v, st, j = _parse_scan(buf, i, n, delim)
                     vals[slot, nr] = v
                     stat[slot, nr] = st
+                elif hs >= 0:
+                    h = basis
+                    j = i
+                    while j < n:
+                        b = buf[j]
+                        if b == delim or b == _LF or b == _CR:
+                            break
+                        h = (h ^ np.uint64(b)) * prime
+                        j += 1
+                    hsh[hs, nr] = h
                 else:
                     j = i
                     while j < n:
@@ -368,10 +415,14 @@ def tokenize(buf, delim, final, line0, colslot, parse_from):
             for q in range(nslot):
                 vals[q, nr] = np.nan
                 stat[q, nr] = 3
+        if nh > 0 and nr >= parse_from and rnf[nr] != ncols:
+            for q in range(nh):
+                hsh[q, nr] = 0
+                hslow[q, nr] = True
         nr += 1
         consumed = i
         consumed_line = line
-    return nr, nf, consumed, consumed_line, fs, fe, ff, rfs, rnf, rline, vals, stat
+    return nr, nf, consumed, consumed_line, fs, fe, ff, rfs, rnf, rline, vals, stat, hsh.view(np.int64), hslow
 
 
 @njit

@@ -43,6 +43,9 @@ class _Batch:
     row0: int  # global data-row index of row r0
     vals: np.ndarray  # (slots, capacity) parsed numeric columns (rows >= the parse start)
     stat: np.ndarray  # parse status, see _csv_kernels
+    hsh: np.ndarray  # (hash slots, capacity) FNV-1a codes of the hashed columns (same rows)
+    hslow: np.ndarray  # ... and which of them need Python (quoted with escapes, malformed row)
+    hslot: dict  # column index -> hash slot
 
 
 @dataclass
@@ -201,7 +204,7 @@ class CSVSource(Source):
         self._inferred: dict[str, bool] = {}
         #: column -> {code: text} for the categorical codes seen so far (kind ``"cat"``)
         self.level_texts: dict[str, dict[int, str]] = {}
-        self._known_codes: dict[str, np.ndarray] = {}  # sorted keys of level_texts (derived)
+        self._known_codes: dict[str, tuple] = {}  # hash table of level_texts' codes, its size (derived)
         self.column_names()  # read the header now: errors surface early
 
     # -- reading ------------------------------------------------------------------------
@@ -240,10 +243,15 @@ class CSVSource(Source):
                 raise StreamError(f"{self.name}: duplicate column name {c!r}")
             seen.add(c)
 
-    def _raw_batches(self, colslot: np.ndarray, first_row: int) -> Iterator[tuple[bytes, np.ndarray, tuple]]:
+    def _raw_batches(self, colslot: np.ndarray, first_row: int,
+                     hashslot: np.ndarray | None = None) -> Iterator[tuple[bytes, np.ndarray, tuple]]:
         """Tokenize the file buffer by buffer; rows from ``first_row`` on (counting the
-        header row) have the columns with ``colslot >= 0`` parsed as numbers too."""
-        from onlinekit.streams._csv_kernels import tokenize
+        header row) have the columns with ``colslot >= 0`` parsed as numbers too, and those
+        with ``hashslot >= 0`` hashed."""
+        from onlinekit.streams._csv_kernels import tokenize_hashed
+
+        if hashslot is None:
+            hashslot = np.zeros(0, dtype=np.int64)
 
         delim = ord(self.delimiter)
         carry = b""
@@ -267,7 +275,7 @@ class CSVSource(Source):
                         return
                     continue
                 buf = np.frombuffer(raw, dtype=np.uint8)
-                toks = tokenize(buf, delim, final, line, colslot, max(0, first_row - rows_done))
+                toks = tokenize_hashed(buf, delim, final, line, colslot, hashslot, max(0, first_row - rows_done))
                 nr, consumed, line = toks[0], toks[2], toks[3]
                 carry = raw[consumed:]
                 if nr:
@@ -282,8 +290,9 @@ class CSVSource(Source):
             text = _unquote(text, self.delimiter)
         return text
 
-    def _batches(self, parsed: Sequence[str] = (), start: int = 0) -> Iterator[_Batch]:
-        """Batches of data rows; columns ``parsed`` are converted for rows from ``start`` on."""
+    def _batches(self, parsed: Sequence[str] = (), start: int = 0, hashed: Sequence[str] = ()) -> Iterator[_Batch]:
+        """Batches of data rows; columns ``parsed`` are converted for rows from ``start`` on,
+        and columns ``hashed`` hashed (categorical codes)."""
         header_pending = not self._header_given
         if parsed:
             colslot = np.full(len(self._names), -1, dtype=np.int64)
@@ -291,9 +300,13 @@ class CSVSource(Source):
                 colslot[self._names.index(c)] = k
         else:
             colslot = np.zeros(0, dtype=np.int64)
+        hslot = {self._names.index(c): k for k, c in enumerate(hashed)}
+        hashslot = np.full(max(hslot, default=-1) + 1, -1, dtype=np.int64)
+        for j, k in hslot.items():
+            hashslot[j] = k
         row0 = 0
-        for raw, buf, toks in self._raw_batches(colslot, start + (1 if header_pending else 0)):
-            nr, _nf, _c, _l, fs, fe, ff, rfs, rnf, rline, vals, stat = toks
+        for raw, buf, toks in self._raw_batches(colslot, start + (1 if header_pending else 0), hashslot):
+            nr, _nf, _c, _l, fs, fe, ff, rfs, rnf, rline, vals, stat, hsh, hslow = toks
             r0 = 0
             if header_pending:
                 header_pending = False
@@ -312,7 +325,7 @@ class CSVSource(Source):
                     self._names = names
                 r0 = 1
             if r0 < nr:
-                yield _Batch(raw, buf, fs, fe, ff, rfs, rnf, rline, r0, nr, row0, vals, stat)
+                yield _Batch(raw, buf, fs, fe, ff, rfs, rnf, rline, r0, nr, row0, vals, stat, hsh, hslow, hslot)
                 row0 += nr - r0
 
     def column_names(self) -> list[str]:
@@ -472,10 +485,15 @@ class CSVSource(Source):
         """Categorical codes of column ``j`` (FNV-1a hashes of the field texts, ``int64``); the
         texts of hashes not seen before go to :attr:`level_texts` (the first 4,096 per column)."""
         from onlinekit.streams._csv_kernels import hash_fields
+        from onlinekit.streams._kernels import code_lookup, code_table
         from onlinekit.streams.encode import _signed_hash
 
         ncols = len(self._names)
-        h, slow = hash_fields(b.buf, b.fs, b.fe, b.ff, b.rfs, b.rnf, lo, hi, ncols, j)
+        k = b.hslot.get(j)
+        if k is not None:  # hashed by the tokenizer
+            h, slow = b.hsh[k, lo:hi].copy(), b.hslow[k, lo:hi]
+        else:
+            h, slow = hash_fields(b.buf, b.fs, b.fe, b.ff, b.rfs, b.rnf, lo, hi, ncols, j)
         texts = self.level_texts.setdefault(c, {})
         for i in np.flatnonzero(slow).tolist():
             if rnf[i] != ncols:
@@ -493,12 +511,13 @@ class CSVSource(Source):
                 texts.setdefault(int(h[i]), t)
         if len(texts) < _MAX_LEVEL_TEXTS:
             known = self._known_codes.get(c)
-            if known is None or len(known) != len(texts):
-                known = self._known_codes[c] = np.array(sorted(texts), dtype=np.int64)
-            rows = np.arange(len(h))
-            if len(known):
-                idx = np.minimum(np.searchsorted(known, h), len(known) - 1)
-                rows = np.flatnonzero(known[idx] != h)
+            if known is None or known[1] != len(texts):
+                keys = np.array(list(texts), dtype=np.int64)
+                known = self._known_codes[c] = (code_table(keys, np.zeros(len(keys), dtype=np.int64)), len(texts))
+            tk, tv, used, shift = known[0]
+            rows = np.flatnonzero(code_lookup(tk, tv, used, shift, h, -1))  # codes without a text
+            if not len(rows):
+                return h
             u, first = np.unique(h[rows], return_index=True)
             for hv, i in zip(u.tolist(), rows[first].tolist(), strict=True):
                 if hv in texts or slow[i]:
@@ -530,7 +549,8 @@ class CSVSource(Source):
         pending: list[_Piece] = []
         npending = 0
         numeric = [c for c, k in resolved.items() if k == "float"]
-        for b in self._batches(numeric, start):
+        hashed = [c for c, k in resolved.items() if k == "cat"]
+        for b in self._batches(numeric, start, hashed):
             lo_row, hi_row = b.row0, b.row0 + (b.nr - b.r0)
             if hi_row <= start:
                 continue

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from onlinekit.streams import Stream, Schema, StreamError
@@ -320,6 +320,38 @@ def test_tokenize_matches_reference(data, final):
         f0 = rfs[r]
         got = [(fs[f0 + q], fe[f0 + q], ff[f0 + q]) for q in range(len(fields))]
         assert got == fields
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_bytes, final=st.booleans(), parse_from=st.sampled_from([0, 1, 2]))
+@example(data=b'"a""b",1,"c"x\r\n"d",2,e\n,,\n1,2\n"q', final=True, parse_from=0)
+def test_tokenizer_hashes_equal_stable_hash_of_the_field_text(data, final, parse_from):
+    """Codes hashed while tokenizing (columns 0 and 2 of three; column 1 parsed) equal
+    ``stable_hash`` of each unquoted field's bytes; quoted fields with escapes or text after
+    the quote, and rows without exactly three fields, are left to Python."""
+    from onlinekit.streams._csv_kernels import tokenize, tokenize_hashed
+    from onlinekit.streams.encode import _signed_hash
+
+    buf = np.frombuffer(data, dtype=np.uint8)
+    colslot, hashslot = np.array([-1, 0, -1], np.int64), np.array([1, -1, 0], np.int64)
+    toks = tokenize_hashed(buf, 44, final, 1, colslot, hashslot, parse_from)
+    plain = tokenize(buf, 44, final, 1, colslot, parse_from)
+    nr, nf = toks[0], toks[1]
+    assert toks[:4] == plain[:4]  # hashing changes nothing else
+    for q, m in ((4, nf), (5, nf), (6, nf), (7, nr), (8, nr), (9, nr)):
+        assert np.array_equal(toks[q][:m], plain[q][:m])
+    for q in (10, 11):
+        assert np.array_equal(toks[q][:, parse_from:nr], plain[q][:, parse_from:nr], equal_nan=q == 10)
+    nr, fs, fe, ff, rfs, rnf, hsh, slow = toks[0], toks[4], toks[5], toks[6], toks[7], toks[8], toks[12], toks[13]
+    for r in range(parse_from, nr):
+        for col, slot in ((0, 1), (2, 0)):
+            if rnf[r] != 3:
+                assert slow[slot, r]
+                continue
+            f = rfs[r] + col
+            assert slow[slot, r] == (ff[f] == 1)
+            if ff[f] == 0:
+                assert hsh[slot, r] == _signed_hash(data[fs[f]: fe[f]].decode("latin-1"))
 
 
 @settings(max_examples=300, deadline=None)
