@@ -354,18 +354,12 @@ class CSVSource(Source):
 
     def _infer(self, cols: list[str]) -> None:
         """A column is numeric when every value in the first rows of the file parses."""
-        from onlinekit.streams._csv_kernels import parse_columns
-
         numeric = dict.fromkeys(cols, True)
         seen = 0
-        for b in self._batches():
+        for b in self._batches(cols):  # the tokenizer parses them
             take = min(b.nr - b.r0, _PROBE_ROWS - seen)
-            todo = [c for c in cols if numeric[c]]
-            idx = np.array([self._names.index(c) for c in todo], dtype=np.int64)
-            _vals, st = parse_columns(b.buf, b.fs, b.fe, b.ff, b.rfs, b.rnf, b.r0, b.r0 + take,
-                                      len(self._names), idx)
-            for k, c in enumerate(todo):
-                if not self._all_parse(b, b.r0, idx[k], st[k]):
+            for k, c in enumerate(cols):
+                if numeric[c] and not self._all_parse(b, b.r0, self._names.index(c), b.stat[k, b.r0: b.r0 + take]):
                     numeric[c] = False
             seen += take
             if seen >= _PROBE_ROWS or not any(numeric.values()):

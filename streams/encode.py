@@ -165,6 +165,7 @@ class FeatureEncoder:
         self.scale = scale
         self.na_values = frozenset({""} | {str(v) for v in na_values})
         self._na_codes = np.array(sorted(_signed_hash(v) for v in self.na_values), dtype=np.int64)
+        self._na_table = None  # hash table of _na_codes (derived)
         #: column -> {code: text}: level texts a source provides for coded columns (not state)
         self.level_texts: dict[str, dict[int, str]] = {}
         self.grow = bool(grow)
@@ -270,18 +271,26 @@ class FeatureEncoder:
             m = np.isnan(cols[c])
             if m.any():
                 out[c] = m
-        na = self._na_codes
         for c in self.categorical_:
             v = cols[c]
             if v.dtype == object:
                 m = np.fromiter((s in self.na_values for s in v.tolist()), dtype=bool, count=len(v))
             elif v.dtype == np.int64:
-                m = np.isin(v, na)
+                m = self._na_lookup(v)
             else:
                 m = np.isnan(v)
             if m.any():
                 out[c] = m
         return out
+
+    def _na_lookup(self, codes: np.ndarray) -> np.ndarray:
+        """Which ``codes`` are NA codes (a numba hash-table lookup)."""
+        from onlinekit.streams._kernels import code_lookup, code_table
+
+        if self._na_table is None:
+            self._na_table = code_table(self._na_codes, np.zeros(len(self._na_codes), dtype=np.int64))
+        tk, tv, used, shift = self._na_table
+        return code_lookup(tk, tv, used, shift, np.ascontiguousarray(codes), -1) == 0
 
     def _lookup(self, col: str, codes: np.ndarray) -> np.ndarray:
         """Output column of each code (-1: missing; -2: a level not seen yet)."""

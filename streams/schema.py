@@ -233,9 +233,12 @@ class Schema:
         if X is not None:
             checks.append(("features", X))
         elif encoder is not None:
+            from onlinekit.streams._kernels import _any_inf_1d
+
             for c in encoder.numeric_:  # NaN is a missing cell (below); inf is an error
                 v = cols[c]
-                if not _all_finite(np.where(np.isnan(v), 0.0, v)):
+                fast = v.dtype == np.float64 and v.ndim == 1
+                if (_any_inf_1d(v) if fast else not _all_finite(np.where(np.isnan(v), 0.0, v))):
                     for i in np.flatnonzero(np.isinf(v)).tolist():
                         reject(i, c, f"non-finite value {float(v[i])!r}")
         if y is not None:
