@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import csv as _pycsv
 import gzip
+import queue
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +100,60 @@ class _Piece:
         )
 
 
+_DONE = object()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _ahead(items: Iterator, depth: int = 2) -> Iterator:
+    """The items of ``items``, produced up to ``depth`` ahead by a helper thread.
+
+    An exception raised by ``items`` is re-raised here, at the item where it happened;
+    closing this generator (or an error in the consumer) stops the helper.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer
+            put(_Failed(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    helper = threading.Thread(target=produce, name="onlinekit-csv-reader", daemon=True)
+    helper.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        helper.join()
+
+
 def _unquote(text: str, delimiter: str) -> str:
     """The field text Python's :mod:`csv` module reads from a raw quoted field."""
     rows = list(_pycsv.reader([text], delimiter=delimiter))
@@ -167,6 +223,7 @@ class CSVSource(Source):
         na_values: Sequence[str] = (),
         encoding: str = "utf-8",
         _read_size: int = 1 << 20,
+        _prefetch: bool = True,
     ) -> None:
         super().__init__()
         self.path = Path(path)
@@ -195,6 +252,7 @@ class CSVSource(Source):
         if int(_read_size) < 1:
             raise ValueError("_read_size must be >= 1")
         self._read_size = int(_read_size)
+        self._prefetch = bool(_prefetch)
         if header is False:
             header = [f"c{j}" for j in range(self._count_fields())]
         self._header_given = not isinstance(header, bool)
@@ -247,7 +305,19 @@ class CSVSource(Source):
                      hashslot: np.ndarray | None = None) -> Iterator[tuple[bytes, np.ndarray, tuple]]:
         """Tokenize the file buffer by buffer; rows from ``first_row`` on (counting the
         header row) have the columns with ``colslot >= 0`` parsed as numbers too, and those
-        with ``hashslot >= 0`` hashed."""
+        with ``hashslot >= 0`` hashed.
+
+        Reading and tokenizing run one or two buffers ahead in a helper thread (the numba
+        kernel releases the GIL), so they overlap the caller's work on the previous buffer;
+        the buffers, their order and any error are exactly those of the plain loop.
+        """
+        batches = self._tokenized(colslot, first_row, hashslot)
+        if self._prefetch:
+            batches = _ahead(batches)
+        yield from batches
+
+    def _tokenized(self, colslot: np.ndarray, first_row: int,
+                   hashslot: np.ndarray | None) -> Iterator[tuple[bytes, np.ndarray, tuple]]:
         from onlinekit.streams._csv_kernels import tokenize_hashed
 
         if hashslot is None:

@@ -384,3 +384,43 @@ def test_fused_parse_respects_start_and_wrong_rows():
     vals, stat = toks[10][:, : toks[0]], toks[11][:, : toks[0]]
     assert stat[:, 1:].tolist() == [[3, 3, 0], [3, 3, 0]]
     assert vals[:, 3].tolist() == [9.0, 8.0]
+
+
+# -- read-ahead thread -------------------------------------------------------------------------
+def _chunks_of(path, **kw):
+    src = CSVSource(path, **kw)
+    return [(c.offset, c.end, c.lines.tolist(), {k: v.tolist() for k, v in c.columns.items()})
+            for c in src.chunks(chunk_size=37, kinds={"a": "float", "b": "cat", "c": "str"})]
+
+
+@pytest.mark.parametrize("read_size", [5, 64, 1 << 20])
+def test_read_ahead_equals_the_plain_loop(tmp_path, read_size):
+    rng = np.random.default_rng(0)
+    p = tmp_path / "r.csv"
+    p.write_text("a,b,c\n" + "".join(f'{rng.normal():.6g},"L{rng.integers(9)}",t{i}\r\n' for i in range(400)))
+    plain = _chunks_of(p, _read_size=read_size, _prefetch=False)
+    assert len(plain) == 11
+    assert _chunks_of(p, _read_size=read_size) == plain
+
+
+def test_read_ahead_passes_errors_on_and_stops_its_thread(tmp_path):
+    import gzip
+    import threading
+
+    p = tmp_path / "t.csv.gz"
+    with gzip.open(p, "wt") as f:
+        f.write("a\n" + "".join(f"{i}\n" for i in range(50_000)))
+    data = p.read_bytes()
+    (tmp_path / "cut.csv.gz").write_bytes(data[: len(data) // 2])
+    errors = []
+    for prefetch in (False, True):
+        with pytest.raises(EOFError) as e:
+            list(CSVSource(tmp_path / "cut.csv.gz", _read_size=4096, _prefetch=prefetch).chunks(kinds={"a": "float"}))
+        errors.append(str(e.value))
+    assert errors[0] == errors[1]
+    before = threading.active_count()
+    it = CSVSource(p, _read_size=64).chunks(chunk_size=10, kinds={"a": "float"})
+    assert next(it).columns["a"].tolist() == [float(i) for i in range(10)]
+    it.close()  # a consumer that stops early
+    assert threading.active_count() == before
+    assert not any(t.name == "onlinekit-csv-reader" for t in threading.enumerate())
