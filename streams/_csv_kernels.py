@@ -29,6 +29,8 @@ _QUOTE = 34
 #: 10**k for k = 0..22: every one is exactly representable as a float64.
 POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)
 _MAX_EXACT = 2**53
+#: 10**k for k = 0..15 as integers (10**16 > 2**53).
+POW10_INT = np.array([10**k for k in range(16)], dtype=np.int64)
 
 
 @njit(inline="always")
@@ -36,7 +38,9 @@ def parse_float(buf, s, e):
     """Exact decimal-to-float64 for ``buf[s:e]``; returns ``(value, status)``.
 
     Status ``0``: exact (Clinger fast path: integer mantissa <= 2**53 and decimal exponent in
-    [-22, 22], so one correctly rounded multiply or divide by an exact power of ten);
+    [-22, 22], so one correctly rounded multiply or divide by an exact power of ten; a larger
+    exponent counts when moving its excess into the mantissa keeps that <= 2**53, e.g.
+    ``12e25`` = ``12000 * 10**22``);
     ``1``: anything else (long mantissa, large exponent, nan/inf, spaces, non-ASCII, not a
     number) -- the caller uses Python's ``float()``; ``2``: empty.
     """
@@ -493,6 +497,10 @@ def _finish(buf, i, e, neg, m, seen, frac):
     if m > _MAX_EXACT:
         return 0.0, 1
     e10 = ex - frac
+    if e10 > 22 and e10 - 22 < POW10_INT.size and m <= _MAX_EXACT // POW10_INT[e10 - 22]:
+        # m * 10**(e10 - 22) is still an exact integer <= 2**53: one rounding, as below
+        m = m * POW10_INT[e10 - 22]
+        e10 = 22
     if e10 < -22 or e10 > 22:
         return 0.0, 1
     v = np.float64(m)

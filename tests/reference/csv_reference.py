@@ -29,6 +29,8 @@ def parse_float(field: bytes) -> tuple[float, int]:
     if mant == 0:
         return (-0.0 if sign == b"-" else 0.0), 0
     e10 = exp - len(fp)
+    if 22 < e10 <= 22 + 15 and mant * 10 ** (e10 - 22) <= 2**53:  # the excess fits the mantissa
+        mant, e10 = mant * 10 ** (e10 - 22), 22
     if mant > 2**53 or not -22 <= e10 <= 22:
         return 0.0, 1
     return float(field.decode()), 0

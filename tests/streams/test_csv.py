@@ -376,6 +376,33 @@ def test_parse_float_matches_reference(data):
         assert struct.pack("<d", v) == struct.pack("<d", float(data.decode()))
 
 
+def test_large_exponents_whose_excess_fits_the_mantissa_are_exact():
+    """``m e k`` with ``k > 22``: exact (status 0) when ``m * 10**(k - 22) <= 2**53``, and
+    always equal to ``float()`` bit for bit (the reference decides the status)."""
+    from onlinekit.streams._csv_kernels import tokenize
+
+    rng = np.random.default_rng(1)
+    texts = ["1e23", "9007199254740992e22", "9007199254740993e22", "900719925474099e23", "1e37", "1e38",
+             "-12.5e30", "0.0001e40", "1e22", "123456e31", "5e-30", "1.7976931348623157e308"]
+    for _ in range(3000):
+        m = int(rng.integers(1, 10 ** int(rng.integers(1, 17))))
+        digits = str(m)
+        cut = int(rng.integers(0, len(digits) + 1))
+        mant = digits[:cut] + ("." + digits[cut:] if cut < len(digits) else "")
+        texts.append(f"{'-' if rng.random() < 0.3 else ''}{mant or '0'}e{int(rng.integers(-30, 45))}")
+    fast = 0
+    for text in texts:
+        buf = np.frombuffer(text.encode() + b"\n", dtype=np.uint8)
+        toks = tokenize(buf, 44, True, 1, np.zeros(1, np.int64), 0)
+        v, s = ref.parse_float(text.encode())
+        assert toks[11][0, 0] == s, text
+        if s == 0:
+            mant, ex = text.lstrip("-").split("e")
+            fast += int(ex) - len(mant.partition(".")[2]) > 22
+            assert struct.pack("<d", toks[10][0, 0]) == struct.pack("<d", float(text)), text
+    assert fast > 100  # the extended path was exercised
+
+
 def test_fused_parse_respects_start_and_wrong_rows():
     from onlinekit.streams._csv_kernels import tokenize
 
