@@ -164,6 +164,7 @@ def test_replay_of_a_categorical_csv_uses_the_sparse_path_and_equals_dense(tmp_p
     """End to end (CSV -> encoder -> replay): the sparse block path, the dense block path
     and the per-event loop give the same report and final state."""
     from onlinekit.engine import replay
+    from onlinekit.metrics import Accuracy, CumulativeLoss
     from onlinekit.streams import Schema, Stream
     from onlinekit.streams.csv import CSVSource
     from onlinekit.streams.encode import FeatureEncoder
@@ -189,13 +190,33 @@ def test_replay_of_a_categorical_csv_uses_the_sparse_path_and_equals_dense(tmp_p
     class PerEvent(DenseBlocks):
         predict_learn_many = property(lambda self: (_ for _ in ()).throw(AttributeError))
 
-    reps, models = [], []
+    class SeesX(Accuracy):  # a metric that reads X gets the dense matrix; one that does not, None
+        uses_X = True
+
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def update(self, y, pred, X=None, groups=None, **extra):
+            self.seen.append(X.copy())
+            super().update(y, pred)
+
+    class NoX(Accuracy):
+        def update(self, y, pred, X=None, groups=None, **extra):
+            assert X is None
+            super().update(y, pred)
+
+    reps, models, seen = [], [], []
     for cls in (Spy, DenseBlocks, PerEvent):
         stream = Stream(CSVSource(path, na_values=("",)), Schema(target="y"), block_size=700,
                         encoder=FeatureEncoder(max_levels=8, hash_bits=3, missing="zero", scale="standard"))
         m = cls(lr=0.3)
-        reps.append(replay(m, stream, record_every=250))
+        sees = SeesX()
+        reps.append(replay(m, stream, record_every=250, metrics=[CumulativeLoss("log"), sees, NoX()]))
         models.append(m)
+        seen.append(sees.seen)
+    for a, b in zip(seen[0], seen[1], strict=True):
+        assert a.shape == b.shape and _bits(a) == _bits(b)
     assert calls  # the sparse path ran
     assert not hasattr(models[1], "predict_learn_onehot") and not hasattr(models[2], "predict_learn_many")
     for r, m in zip(reps[1:], models[1:], strict=True):
