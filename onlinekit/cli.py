@@ -8,6 +8,7 @@ learner, missing column, malformed file, bad parameter) print one line and exit 
 from __future__ import annotations
 
 import os
+import inspect
 import shlex
 import sys
 from pathlib import Path
@@ -128,9 +129,18 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
         if learner is None:  # the default learner fits the target: 0/1 labels -> logistic
             learner = "ogd-classifier" if _binary_target(src, target) else "ogd"
         cls = get_learner_class(learner)
-        model = cls(**_parse_params(params))
+        kw = _parse_params(params)
+        sensitive = _column_ref(sensitive, cols)
+        if sensitive is not None and "n_groups" in inspect.signature(cls).parameters:
+            k = _count_groups(src, sensitive)
+            if "n_groups" not in kw:
+                kw["n_groups"] = max(2, k)  # sized from the data
+            elif isinstance(kw["n_groups"], int) and k > kw["n_groups"]:
+                raise ValueError(f"--sensitive {sensitive}: the data has {k} groups, more than n_groups="
+                                 f"{kw['n_groups']}; leave n_groups out to size it from the data")
+        model = cls(**kw)
         feats = tuple(_column_ref(c.strip(), cols) for f in features for c in f.split(",") if c.strip()) or None
-        schema = Schema(features=feats, target=target, groups=tuple(groups), sensitive=_column_ref(sensitive, cols))
+        schema = Schema(features=feats, target=target, groups=tuple(groups), sensitive=sensitive)
         cats = categorical if categorical in ("auto", "none") else tuple(
             _column_ref(c.strip(), cols) for c in categorical.split(",") if c.strip())
         encoder = FeatureEncoder(cats, max_levels=max_levels, hash_bits=hash_bits, missing=missing, scale=scale,
@@ -204,7 +214,8 @@ def _open_replay_source(source, errors, delimiter, no_header, names, na_values):
             raise ValueError(f"{exc}; if the file has no header row, use --no-header or --names A,B,C") from None
         raise
     cols = src.column_names()
-    if is_csv and "header" not in csv_opts and cols and all(_is_number(c) for c in cols):
+    header = getattr(src, "header_row", None) or cols
+    if is_csv and "header" not in csv_opts and header and all(_is_number(c) for c in header):
         raise ValueError(f"{source}: the first line {cols} looks like data, not column names; "
                          "use --no-header (columns c0, c1, ...) or --names A,B,C")
     return src
@@ -227,6 +238,21 @@ def _binary_target(src, target: str) -> bool:
         raise ValueError(f"target column {target!r} holds text ({v[0]!r}, ...): give a numeric target, or an "
                          f"expression such as --target '{target} == \"{v[0]}\"'")
     return v.dtype != object and bool(np.isin(v, (0.0, 1.0)).all())
+
+
+def _count_groups(src, sensitive: str) -> int:
+    """Distinct values of the sensitive column (or expression) over the whole source."""
+    import numpy as np
+
+    from onlinekit.streams import Schema
+
+    sch = Schema(sensitive=sensitive, features=())
+    kinds = {c: k for c, k in sch.kinds(src.column_names()).items()}
+    seen = set()
+    for chunk in src.chunks(chunk_size=65536, kinds=kinds):
+        vals = chunk.columns[sensitive] if sch._sensitive_expr is None else sch._sensitive_expr.evaluate(chunk.columns)
+        seen.update(np.unique(np.asarray(vals)).tolist())
+    return len(seen)
 
 
 def _is_number(text: str) -> bool:

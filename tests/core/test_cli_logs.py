@@ -91,7 +91,7 @@ def test_delimiter_sniffing_and_explicit_names(tmp_path):
     r = CliRunner().invoke(main, ["replay", str(p), "--no-header", "--target", "2", "--learner", "ogd"])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, ["replay", str(p), "--target", "2"])
-    assert r.exit_code == 2 and "--no-header" in r.output
+    assert r.exit_code == 2 and "looks like data" in r.output and "--no-header" in r.output
     q = tmp_path / "numbers.csv"
     q.write_text("".join(f"{i},{i + 0.5},{2 * i + 1}\n" for i in range(10)))
     r = CliRunner().invoke(main, ["replay", str(q), "--target", "2"])
@@ -218,3 +218,25 @@ def test_jsonl_categorical_features(tmp_path):
     r = CliRunner().invoke(main, ["replay", str(p), "--target", "y", "-m", "accuracy", "--out", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
     assert _summary(tmp_path / "o")["accuracy"] > 0.95
+
+
+def test_fair_learner_sizes_its_groups_from_the_sensitive_column(tmp_path):
+    p = tmp_path / "f.csv"
+    rng = np.random.default_rng(0)
+    groups = np.array(["north", "south", "east"])
+    with open(p, "w") as f:
+        f.write("a,b,region,y\n")
+        for _ in range(600):
+            a, b = rng.normal(size=2)
+            f.write(f"{a:.4f},{b:.4f},{groups[rng.integers(0, 3)]},{int(a + b > 0)}\n")
+    out = tmp_path / "o"
+    r = CliRunner().invoke(main, ["replay", str(p), "--target", "y", "--sensitive", "region", "--learner", "aranyani",
+                                  "-m", "accuracy", "-m", "fairness", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    rep = json.loads((out / "report.json").read_text())
+    assert "n_groups=3" in rep["learner"]
+    assert rep["summary"]["accuracy"] > 0.7
+    assert [f["name"] for f in rep["features"]] == ["a", "b"]  # the sensitive column is not a feature
+    r = CliRunner().invoke(main, ["replay", str(p), "--target", "y", "--sensitive", "region", "--learner", "aranyani",
+                                  "-p", "n_groups=2"])
+    assert r.exit_code == 2 and "the data has 3 groups, more than n_groups=2" in r.output
