@@ -240,3 +240,32 @@ def test_fair_learner_sizes_its_groups_from_the_sensitive_column(tmp_path):
     r = CliRunner().invoke(main, ["replay", str(p), "--target", "y", "--sensitive", "region", "--learner", "aranyani",
                                   "-p", "n_groups=2"])
     assert r.exit_code == 2 and "the data has 3 groups, more than n_groups=2" in r.output
+
+
+def test_jsonl_null_is_a_missing_cell(tmp_path):
+    p = tmp_path / "e.jsonl"
+    rows = [{"a": 1.0, "c": "u", "y": 1.0}, {"a": None, "c": None, "y": 0.0}, {"a": 3.0, "c": "v", "y": 1.0}]
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = CliRunner().invoke(main, ["replay", str(p), "--target", "y"])
+    assert r.exit_code == 2 and "line 2" in r.output and "missing value" in r.output
+    r = CliRunner().invoke(main, ["replay", str(p), "--target", "y", "--missing", "mean"])
+    assert r.exit_code == 0, r.output
+
+
+def test_parquet_categorical_and_missing(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(3)
+    c = [str(v) for v in rng.choice(["u", "v", "w"], 2000)]
+    a = [None if rng.random() < 0.1 else float(rng.normal()) for _ in range(2000)]
+    y = [float(v == "u") for v in c]
+    p = tmp_path / "e.parquet"
+    pq.write_table(pa.table({"c": c, "a": a, "y": y}), p)
+    out = tmp_path / "o"
+    r = CliRunner().invoke(main, ["replay", str(p), "--target", "y", "--missing", "zero", "-m", "accuracy",
+                                  "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["summary"]["accuracy"] > 0.95
+    assert {f["name"] for f in rep["features"]} == {"a", "c=u", "c=v", "c=w"}
