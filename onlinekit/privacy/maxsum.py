@@ -144,6 +144,11 @@ class _SelectBase(Learner):
         self.counter_ = self._make_counter() if self._route == "counters" else None
         self._reset_out()
         self._bits = None
+        if self._discrete():
+            from onlinekit.privacy.noise import SeededBitStream
+
+            self.noise_stream_ = (SeededBitStream.new_state(self._rng) if self.noise == "seeded-discrete"
+                                  else np.zeros(2, dtype=np.int64))
         if self._route == "svt":
             self.theta_ = self._alpha + self._lap(self._bt)
 
@@ -154,17 +159,10 @@ class _SelectBase(Learner):
         if self.noise == "none":
             return 0.0
         if self._discrete():
-            from onlinekit.privacy.noise import (
-                GeneratorBits,
-                SecureBits,
-                rational_scale,
-                sample_discrete_laplace,
-            )
+            from onlinekit.privacy._common import draw_discrete
+            from onlinekit.privacy.noise import rational_upper
 
-            if self._bits is None:
-                self._bits = SecureBits() if self.noise == "secure" else GeneratorBits(self._rng)
-            q = rational_scale(scale)
-            return float(sample_discrete_laplace(q.numerator, q.denominator, self._bits))
+            return float(draw_discrete(self, "discrete_laplace", rational_upper(scale), 1)[0])
         return float(self._rng.laplace(0.0, 1.0) * scale)
 
     def _as_block(self, xs, field: str) -> np.ndarray:
@@ -282,6 +280,8 @@ class MaxSum(_SelectBase):
         The current released value (sparse-vector route).
     counter_
         The nested counter (counters route), else None.
+    noise_stream_
+        Discrete noise only: ``[key, bits used]`` of the seeded bit stream (zeros when secure).
 
     Examples
     --------
