@@ -18,6 +18,9 @@ _EXPORTS = {
     "SumSelect": "onlinekit.privacy.maxsum",
     "Guarantee": "onlinekit.privacy.accounting",
     "check_privacy": "onlinekit.privacy.accounting",
+    "Budget": "onlinekit.privacy.budget",
+    "BudgetExceeded": "onlinekit.privacy.budget",
+    "compose": "onlinekit.privacy.budget",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

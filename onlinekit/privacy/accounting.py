@@ -39,6 +39,8 @@ __all__ = [
     "gaussian_epsilon",
     "zcdp_to_approx",
     "approx_to_zcdp",
+    "zcdp_delta",
+    "zcdp_epsilon",
     "Guarantee",
 ]
 
@@ -195,6 +197,69 @@ def zcdp_to_approx(rho: float, delta: float) -> float:
     5.7565
     """
     return rho + 2.0 * math.sqrt(rho * math.log(1.0 / delta))
+
+
+def _zcdp_log_delta(rho: float, eps: float, alpha: float) -> float:
+    """log of CKS20 Corollary 13's delta at Renyi order alpha > 1."""
+    return (alpha - 1.0) * (alpha * rho - eps) - math.log(alpha - 1.0) + alpha * math.log1p(-1.0 / alpha)
+
+
+def zcdp_delta(rho: float, eps: float) -> float:
+    """delta such that rho-zCDP implies (eps, delta)-DP, by the tight conversion of Canonne,
+    Kamath and Steinke (2020, Corollary 13):
+    ``delta = inf_{alpha > 1} exp((alpha-1)(alpha rho - eps)) / (alpha-1) * (1 - 1/alpha)**alpha``
+    (capped at 1).
+
+    Any alpha gives a valid delta, so the numerical minimisation (golden section over
+    ``log(alpha - 1)``) can only err on the safe side.
+
+    Examples
+    --------
+    >>> d = zcdp_delta(0.125, 2.4190931768671953)
+    >>> bool(abs(d - 1e-6) < 1e-9)
+    True
+    """
+    rho, eps = float(rho), float(eps)
+    if rho <= 0:
+        return 0.0
+    from scipy.optimize import minimize_scalar
+
+    f = lambda u: _zcdp_log_delta(rho, eps, 1.0 + math.exp(u))  # noqa: E731
+    lo, hi = -20.0, math.log(max(2.0, 10.0 * (eps + 1.0) / rho))
+    r = minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
+    best = min(float(r.fun), f(lo), f(hi))
+    return min(1.0, math.exp(best))
+
+
+def zcdp_epsilon(rho: float, delta: float) -> float:
+    """Smallest eps (to 1e-12 relative, rounded up) with ``zcdp_delta(rho, eps) <= delta``:
+    the tight rho-zCDP -> (eps, delta)-DP conversion (CKS20, Corollary 13); never larger than
+    :func:`zcdp_to_approx` (Bun and Steinke's bound).
+
+    Examples
+    --------
+    >>> round(zcdp_epsilon(0.125, 1e-6), 6), round(zcdp_to_approx(0.125, 1e-6), 6)
+    (2.419093, 2.753261)
+    """
+    rho, delta = float(rho), float(delta)
+    if not (0.0 < delta < 1.0):
+        raise InvalidEvent(f"must be in (0, 1), got {delta!r}", field="delta")
+    if rho == 0.0:
+        return 0.0
+    if not (rho > 0 and math.isfinite(rho)):
+        return math.inf
+    lo, hi = 0.0, zcdp_to_approx(rho, delta)
+    if zcdp_delta(rho, lo) <= delta:
+        return 0.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if zcdp_delta(rho, mid) > delta:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-12 * hi:
+            break
+    return hi
 
 
 def approx_to_zcdp(eps: float, delta: float) -> float:
