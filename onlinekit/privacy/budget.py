@@ -184,7 +184,7 @@ class Budget:
     >>> b.admit(TreeCounter(T=16, privacy=("zcdp", 0.5), noise="seeded", seed=1), "more")
     Traceback (most recent call last):
     ...
-    onlinekit.privacy.budget.BudgetExceeded: field 'budget': charge 'more' ('zcdp', 0.5) would exceed the budget ('zcdp', 1.0): spent ('zcdp', 0.6)
+    onlinekit.privacy.budget.BudgetExceeded: field 'budget': charge 'more' ('zcdp', 0.5) would exceed the budget ('zcdp', 1): spent ('zcdp', 0.6)
     >>> round(b.spent[1], 12)
     0.6
     """
