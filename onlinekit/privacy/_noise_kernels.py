@@ -63,33 +63,59 @@ def _uniform(buf, st, n):
 
 
 @njit
-def _bern_frac(buf, st, p, q):
-    """Bernoulli(p / q) for 0 <= p <= q, 1 <= q < 2**62: a uniform V in [0, q) is compared
-    with p bit by bit from the top, stopping as soon as the answer is known."""
-    if p <= 0:
+def _bern_lazy(buf, st, ph, pl, qh, ql):
+    """Bernoulli(P / Q) for two-limb 0 <= P <= Q, Q >= 1: a uniform V in [0, Q) (rejection
+    from [0, 2**k)) is compared with P bit by bit from the top, drawing only the bits needed
+    to decide (about 2 on average). ``eq_p`` / ``eq_q``: V's prefix equals P's / Q's."""
+    if ph == 0 and pl == 0:
         return False
-    if p >= q:
+    if ph == qh and pl == ql:
         return True
-    k = _bitlen(q - 1)
+    # k = bitlen(Q - 1): V is drawn from [0, 2**k), at least half of which lies below Q
+    if ql > 0:
+        k = 62 + _bitlen(qh) if qh > 0 else _bitlen(ql - 1)
+    else:
+        k = 62 + _bitlen(qh - 1)
+    if k >= 62:
+        q_big = (qh >> (k - 62)) > 0
+    else:
+        q_big = qh > 0 or (ql >> k) > 0
     while True:
-        v = 0
-        decided = False
+        eq_p = True
+        eq_q = not q_big  # Q = 2**k: every V < 2**k is below Q
+        reject = False
         for i in range(k - 1, -1, -1):
-            v = (v << 1) | _take(buf, st, 1)
+            if i >= 62:
+                pb = (ph >> (i - 62)) & 1
+                qb = (qh >> (i - 62)) & 1
+            else:
+                pb = (pl >> i) & 1
+                qb = (ql >> i) & 1
+            b = _take(buf, st, 1)
             if st[2] != 0:
                 return False
-            pp = p >> i
-            qq = q >> i
-            if v < pp:
-                return True
-            if v > qq:
-                decided = True  # V >= q: reject, draw again
-                break
-            if v > pp and v < qq:
-                return False
-        if not decided and v < q:
-            return False  # V == p
-        # V == q or V > q: reject
+            if eq_p:
+                if b < pb:
+                    return True  # V < P <= Q
+                if b > pb:
+                    eq_p = False
+            if eq_q:
+                if b > qb:
+                    reject = True  # V > Q
+                    break
+                if b < qb:
+                    eq_q = False
+            if not eq_p and not eq_q:
+                return False  # P < V < Q
+        if not reject and not eq_q:
+            return False  # V == P < Q
+        # V >= Q: draw again
+
+
+@njit
+def _bern_frac(buf, st, p, q):
+    """Bernoulli(p / q) for 0 <= p <= q, 1 <= q < 2**62."""
+    return _bern_lazy(buf, st, 0, p, 0, q)
 
 
 @njit
@@ -170,30 +196,6 @@ def _mul(x, y):
 
 
 @njit
-def _bern_frac2(buf, st, ph, pl, qh, ql):
-    """Bernoulli(P / Q), 0 <= P <= Q, two-limb P and Q (Q >= 1)."""
-    if qh == 0:
-        return _bern_frac(buf, st, pl, ql)
-    kh = _bitlen(qh)
-    while True:
-        vh = _take(buf, st, kh)
-        if st[2] != 0:
-            return False
-        if vh > qh:
-            continue
-        if vh < ph:
-            return True
-        if vh > ph and vh < qh:
-            return False
-        vl = _take(buf, st, 62)
-        if st[2] != 0:
-            return False
-        if vh == qh and vl >= ql:
-            continue  # V >= Q
-        return vh < ph or (vh == ph and vl < pl)
-
-
-@njit
 def _bexp2(buf, st, ph, pl, qh, ql):
     """Bernoulli(exp(-P/Q)) for two-limb P >= 0, Q >= 1."""
     while ph > qh or (ph == qh and pl > ql):
@@ -212,7 +214,7 @@ def _bexp2(buf, st, ph, pl, qh, ql):
         if st[2] != 0:
             return False
         if a:
-            a = _bern_frac2(buf, st, ph, pl, qh, ql)
+            a = _bern_lazy(buf, st, ph, pl, qh, ql)
             if st[2] != 0:
                 return False
         if not a:
@@ -223,7 +225,8 @@ def _bexp2(buf, st, ph, pl, qh, ql):
 @njit
 def _dgauss(buf, st, a, b, t, ylim):
     """Discrete Gaussian with variance a/b (CKS20 Algorithm 3): discrete Laplace proposal Y
-    of scale t = floor(sqrt(a/b)) + 1, accepted with probability
+    of integer scale t (any t > 0 is exact; the caller picks a power of two near sigma),
+    accepted with probability
     exp(-(|Y| - a/(b t))^2 / (2 a / b)) = exp(-(|Y| b t - a)^2 / (2 a b t^2))."""
     bt = b * t
     qh, ql = _mul(2 * a, bt * t)

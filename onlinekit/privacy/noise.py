@@ -61,6 +61,7 @@ __all__ = [
     "bit_stream",
     "check_laplace_scale",
     "check_gaussian_scale",
+    "gaussian_proposal_scale",
     "discrete_laplace",
     "discrete_gaussian",
 ]
@@ -515,14 +516,39 @@ def check_laplace_scale(scale) -> tuple[int, int]:
     return num, den
 
 
+def gaussian_proposal_scale(a: int, b: int) -> int:
+    """Laplace proposal scale ``t`` of the discrete Gaussian sampler for variance ``a/b``: the
+    power of two nearest ``sigma`` in ratio (``t / sigma`` in ``[2**-0.5, 2**0.5]``), or 1
+    when ``sigma < 1``.
+
+    CKS20 (Algorithm 3) is exact for any positive integer ``t`` (the acceptance probability
+    ``exp(-(|y| - sigma^2/t)^2 / (2 sigma^2))`` turns ``exp(-|y|/t)`` into ``exp(-y^2 / (2
+    sigma^2))`` up to a constant); they take ``t = floor(sigma) + 1``, which makes the
+    proposal's uniform part a rejection draw of up to twice its bits. A power of two needs
+    exactly ``log2 t`` bits, at the price of at most ~17% more proposals (the envelope
+    constant ``sqrt(2/pi) c exp(1 / (2 c^2))``, ``c = t / sigma``, is 1.31 at ``c = 1`` and at
+    most 1.53 here).
+
+    Examples
+    --------
+    >>> [gaussian_proposal_scale(s2, 1) for s2 in (1, 2, 3, 4, 100, 2**44)]
+    [1, 2, 2, 2, 8, 4194304]
+    """
+    s = a // b
+    if s == 0:
+        return 1
+    m = (s.bit_length() - 1) // 2  # sigma^2 in [4**m, 4**(m+1))
+    return 1 << (m + 1) if a >= b * (1 << (2 * m + 1)) else 1 << m
+
+
 def check_gaussian_scale(sigma2) -> tuple[int, int, int, int]:
     """``(a, b, t, ylim)`` for the discrete Gaussian with variance parameter ``a/b``, or a
     :class:`ValueError` if its arithmetic could leave int64.
 
-    ``t = floor(sqrt(a/b)) + 1`` is the Laplace proposal scale and ``ylim = (2**62 - 1) //
-    (b t)`` the largest proposal whose acceptance test fits; it must be at least ``64 t + 64``
-    (a larger proposal, probability below ``exp(-64)``, is refused, never wrapped). Roughly:
-    ``sigma < 2**27`` and, for tiny variances, ``b <= 2**55``.
+    ``t`` is the Laplace proposal scale (:func:`gaussian_proposal_scale`) and ``ylim = (2**62 -
+    1) // (b t)`` the largest proposal whose acceptance test fits; it must be at least
+    ``64 t + 64`` (a larger proposal, probability below ``exp(-64)``, is refused, never
+    wrapped). Roughly: ``sigma < 2**27`` and, for tiny variances, ``b <= 2**55``.
 
     Examples
     --------
@@ -531,7 +557,7 @@ def check_gaussian_scale(sigma2) -> tuple[int, int, int, int]:
     """
     f = _as_fraction(sigma2, "discrete Gaussian variance")
     a, b = f.numerator, f.denominator
-    t = math.isqrt(a // b) + 1
+    t = gaussian_proposal_scale(a, b)
     ylim = _M62 // (b * t)
     if ylim < 64 * t + 64 or 2 * a > _M62 or b * t * t > _M62:
         raise ValueError(
