@@ -289,10 +289,14 @@ def _tree_block_int(X, t0, last_exact, last_noisy, last_est, noise, w, honaker, 
     """Binary-tree counter on the integer grid (the secure path of the tree counter).
 
     As ``_tree_block`` of :mod:`onlinekit.privacy._kernels`, with integer inputs ``X`` (n, d),
-    integer node sums ``last_exact`` and noisy node values ``last_noisy`` (int64, (L, d)),
-    integer node noise ``noise`` (m, d) in completion order. Without Honaker the release is the
-    integer sum of the noisy nodes times ``inv_q``; with it, the float Honaker estimates
-    (post-processing of the noisy integers). Returns the number of noise rows used.
+    integer node sums ``last_exact`` and noisy node values ``last_noisy`` (int64, (L, d)) and
+    integer noise rows ``noise``. With Honaker every completed node is noised (``tz(t) + 1``
+    rows per step t, heights 0..tz(t)) and the release sums the float Honaker estimates
+    (post-processing). Without it only the top node completed at step t (height ``tz(t)``, a
+    left child) gets noise, one row per step: the lower nodes completed at t are right
+    children, which no prefix decomposition ever uses, so their noise would never be
+    released. The release is the integer sum of the noisy nodes times ``inv_q``. Returns the
+    number of noise rows used.
     """
     n, d = X.shape
     p = 0
@@ -305,23 +309,28 @@ def _tree_block_int(X, t0, last_exact, last_noisy, last_est, noise, w, honaker, 
             H += 1
         for j in range(d):
             cur_ex = X[i, j]
-            cur_noisy = cur_ex + noise[p, j]
-            cur_est = float(cur_noisy)
+            cur_noisy = cur_ex
+            cur_est = 0.0
+            if honaker:
+                cur_noisy = cur_ex + noise[p, j]
+                cur_est = float(cur_noisy)
             for h in range(1, H + 1):
                 left_ex = last_exact[h - 1, j]
-                left_est = last_est[h - 1, j]
                 last_exact[h - 1, j] = cur_ex
-                last_noisy[h - 1, j] = cur_noisy
-                last_est[h - 1, j] = cur_est
                 cur_ex = left_ex + cur_ex
-                cur_noisy = cur_ex + noise[p + h, j]
                 if honaker:
+                    left_est = last_est[h - 1, j]
+                    last_noisy[h - 1, j] = cur_noisy
+                    last_est[h - 1, j] = cur_est
+                    cur_noisy = cur_ex + noise[p + h, j]
                     cur_est = w[h] * cur_noisy + (1.0 - w[h]) * (left_est + cur_est)
-                else:
-                    cur_est = float(cur_noisy)
             last_exact[H, j] = cur_ex
-            last_noisy[H, j] = cur_noisy
-            last_est[H, j] = cur_est
+            if honaker:
+                last_noisy[H, j] = cur_noisy
+                last_est[H, j] = cur_est
+            else:
+                last_noisy[H, j] = cur_ex + noise[p, j]
+                last_est[H, j] = float(last_noisy[H, j])
             tt = t
             h = 0
             if honaker:
@@ -340,5 +349,5 @@ def _tree_block_int(X, t0, last_exact, last_noisy, last_est, noise, w, honaker, 
                     tt >>= 1
                     h += 1
                 out[i, j] = iacc * inv_q
-        p += H + 1
+        p += H + 1 if honaker else 1
     return p

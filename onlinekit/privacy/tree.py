@@ -146,7 +146,11 @@ class TreeCounter(CounterBase):
     ``max_error_bound`` is a union bound over t (:func:`gaussian_tail`,
     :func:`laplace_sum_tail`). TF-Privacy uses ``floor(log2 T) + 1 = T.bit_length()`` levels
     too. The secure path rounds inputs, so its prefix sums are those of the rounded inputs
-    (at most ``t 2**-(grid_bits+1)`` away); ``max_error_bound`` includes that term. For the
+    (at most ``t 2**-(grid_bits+1)`` away); ``max_error_bound`` includes that term. Without
+    Honaker it draws noise only for the nodes some prefix uses (the left children: one per
+    step, the node of height ``tz(t)`` completed at step t), half of the ``2T - 1`` nodes;
+    releasing fewer noisy nodes changes neither the sensitivity (step 1 lies in ``L`` left
+    children) nor any output's distribution. For the
     discrete noise the continuous tail bounds are used (not proved here for the discrete
     laws).
 
@@ -279,7 +283,9 @@ class TreeCounter(CounterBase):
 
         Xg = np.rint(X * 2.0**self.grid_bits).astype(np.int64)
         n, d = Xg.shape
-        m = _kernels().n_nodes(int(self.t_), n)
+        # Honaker noises every node; otherwise only the one left child completed per step is
+        # ever released (see _tree_block_int), so one row per step
+        m = _kernels().n_nodes(int(self.t_), n) if self.honaker else n
         noise = self._discrete_noise(m * d).reshape(m, d)  # drawn before any state changes
         out = np.empty((n, d))
         _noise_kernels._tree_block_int(Xg, int(self.t_), self.last_exact_, self.last_noisy_, self.last_est_,
