@@ -260,3 +260,63 @@ def test_two_sample_against_opendp(kind, scale):
         t2 = np.array([np.append(a[keep], a[~keep].sum()), np.append(c[keep], c[~keep].sum())])
         t2 = t2[:, t2.sum(axis=0) > 0]
         assert stats.chi2_contingency(t2).pvalue < ALPHA
+
+
+# ---------------------------------------------------------------------------- kernel pieces
+def _buffer(seed: int, words: int = 1 << 16):
+    buf = np.random.default_rng(seed).integers(-(2**63), 2**63 - 1, size=words, dtype=np.int64)
+    return buf, np.array([0, words * 64, 0], dtype=np.int64)
+
+
+def test_two_limb_product_matches_python_integers():
+    from onlinekit.privacy._noise_kernels import _mul
+
+    rng = np.random.default_rng(0)
+    vals = [0, 1, 2**31 - 1, 2**31, 2**62 - 1] + [int(v) for v in rng.integers(0, 2**62, size=200)]
+    for x in vals:
+        y = vals[(x * 7 + 3) % len(vals)]
+        hi, lo = _mul(x, y)
+        assert hi * 2**62 + lo == x * y and 0 <= lo < 2**62
+
+
+@pytest.mark.parametrize("P,Q", [(1, 2), (1, 3), (5, 8), (7, 8), (2**22, 2**22 + 1), (3, 2**40),
+                                 (2**70 + 5, 2**71), (2**80, 3 * 2**80 + 1), (1, 2**62), (2**62 - 1, 2**62)])
+def test_lazy_bernoulli_exact_probability(P, Q):
+    """Bernoulli(P/Q) by the bit-lazy comparison, one- and two-limb, incl. Q a power of two."""
+    from onlinekit.privacy._noise_kernels import _bern_lazy
+
+    buf, st = _buffer(P % 1000 + Q % 997)
+    n = 20000
+    k = sum(_bern_lazy(buf, st, P >> 62, P & (2**62 - 1), Q >> 62, Q & (2**62 - 1)) for _ in range(n))
+    assert st[2] == 0
+    assert stats.binomtest(k, n, P / Q).pvalue > ALPHA
+    assert st[0] < n * 16  # a few bits per decision, not log2(Q)
+
+
+@pytest.mark.parametrize("p,q", [(0, 1), (1, 3), (1, 1), (5, 2), (2**40, 3)])
+def test_bernoulli_exp_kernel(p, q):
+    from onlinekit.privacy._noise_kernels import _bexp, _bexp2
+
+    buf, st = _buffer(p % 100 + q)
+    n = 20000
+    k1 = sum(_bexp(buf, st, p, q) for _ in range(n))
+    k2 = sum(_bexp2(buf, st, p >> 62, p & (2**62 - 1), 0, q) for _ in range(n))
+    want = math.exp(-p / q)
+    assert stats.binomtest(k1, n, want).pvalue > ALPHA and stats.binomtest(k2, n, want).pvalue > ALPHA
+
+
+def test_overflow_is_refused_not_wrapped():
+    """Bypassing the range check with a numerator that overflows once V >= 2 (probability
+    e^-2 per draw): the draw raises instead of wrapping around."""
+    s = _seeded(4)
+    with pytest.raises(OverflowError, match="int64"):
+        s._draw(0, (2**61, 1, 0, 0), 1000)
+
+
+def test_secure_stream_drops_its_buffer_in_a_forked_child(monkeypatch):
+    s = SecureBitStream()
+    s.discrete_laplace(3, 10)
+    assert s.buf.shape[0] > 1
+    monkeypatch.setattr(N.os, "getpid", lambda: -1)
+    s._begin(1)
+    assert s.buf.shape[0] == 1 and s.st[0] == 0 and s.st[1] == 0
