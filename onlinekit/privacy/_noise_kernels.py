@@ -49,6 +49,17 @@ def _take(buf, st, k):
 
 
 @njit
+def _bit(buf, st):
+    """One fresh bit."""
+    pos = st[0]
+    if pos >= st[1]:
+        st[2] = 1
+        return 0
+    st[0] = pos + 1
+    return (buf[pos >> 6] >> (pos & 63)) & 1
+
+
+@njit
 def _uniform(buf, st, n):
     """Uniform integer in ``[0, n)``, 1 <= n <= 2**62 (rejection on bitlen(n - 1) bits)."""
     if n == 1:
@@ -91,7 +102,7 @@ def _bern_lazy(buf, st, ph, pl, qh, ql):
             else:
                 pb = (pl >> i) & 1
                 qb = (ql >> i) & 1
-            b = _take(buf, st, 1)
+            b = _bit(buf, st)
             if st[2] != 0:
                 return False
             if eq_p:
@@ -172,7 +183,7 @@ def _dlap(buf, st, num, den):
             st[2] = 2
             return 0
         y = (u + num * v) // den
-        s = _take(buf, st, 1)
+        s = _bit(buf, st)
         if st[2] != 0:
             return 0
         if s == 1:
