@@ -239,7 +239,7 @@ def _opendp_samples(kind: str, scale: float, n: int) -> np.ndarray:
 def test_two_sample_against_opendp(kind, scale):
     """OpenDP's exact samplers at the same scale (a float, converted exactly to our rational):
     chi-square test of homogeneity on fixed bins."""
-    n = 30000
+    n = 20000
     theirs = _opendp_samples(kind, scale, n)
     if kind == "laplace":
         ours = discrete_laplace(Fraction(scale), n, _seeded(21))

@@ -297,7 +297,7 @@ def test_dp_vote_on_neighbouring_streams(which):
     at T = 6 rarely fire, so the vote has no power there: their round accounting is checked
     in test_privacy_maxsum.py)."""
     eps = 1.0
-    n = 2000 if not which.endswith("svt") else 1500
+    n = 2000 if not which.endswith("svt") else 1000
     if which == "doubling":
         X0, X1 = np.zeros(6), np.r_[np.zeros(5), 1.0]
         mk = lambda e: (lambda s: DoublingCounter("tree", {"T": 2, "privacy": ("pure", e),  # noqa: E731
