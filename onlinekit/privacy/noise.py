@@ -317,6 +317,9 @@ class _BitStreamBase:
     def _end(self) -> None:
         pass
 
+    def _refused(self) -> None:  # pragma: no cover - overridden
+        pass
+
     def _draw(self, kind: int, params: tuple, n: int) -> np.ndarray:
         from onlinekit.privacy._noise_kernels import _fill
 
@@ -330,6 +333,7 @@ class _BitStreamBase:
                 k = _fill(kind, self.buf, self.st, params[0], params[1], params[2], params[3], out, k)
                 if self.st[2] == 2:
                     self.st[2] = 0
+                    self._refused()
                     raise OverflowError(
                         "a discrete noise draw would leave the int64 range (probability below "
                         "2**-90 at the accepted scales); nothing was released"
@@ -387,6 +391,10 @@ class SecureBitStream(_BitStreamBase):
             self.buf = np.zeros(1, dtype=np.int64)
             self.st[:] = 0
             self._pid = os.getpid()
+
+    def _refused(self) -> None:
+        # never reuse the bits of a refused draw: drop everything buffered
+        self.st[0] = self.st[1]
 
     def _refill(self) -> None:
         w0 = int(self.st[0]) >> 6
@@ -447,7 +455,13 @@ class SeededBitStream(_BitStreamBase):
 
     def _begin(self, n: int) -> None:
         self._words = 16 + 4 * n
-        self._load(int(self.state[1]), self._words)
+        self._start = int(self.state[1])
+        self._load(self._start, self._words)
+
+    def _refused(self) -> None:
+        # a refused call leaves the stream where it was (the whole call is refused)
+        self._base = self._start >> 6
+        self.st[0] = self._start - (self._base << 6)
 
     def _refill(self) -> None:
         self._words *= 2

@@ -309,8 +309,14 @@ def test_overflow_is_refused_not_wrapped():
     """Bypassing the range check with a numerator that overflows once V >= 2 (probability
     e^-2 per draw): the draw raises instead of wrapping around."""
     s = _seeded(4)
+    before = s.state.copy()
     with pytest.raises(OverflowError, match="int64"):
         s._draw(0, (2**61, 1, 0, 0), 1000)
+    np.testing.assert_array_equal(s.state, before)  # the refused call consumed nothing
+    sec = SecureBitStream()
+    with pytest.raises(OverflowError, match="int64"):
+        sec._draw(0, (2**61, 1, 0, 0), 1000)
+    assert sec.st[0] == sec.st[1]  # its buffered bits are dropped, never reused
 
 
 def test_secure_stream_drops_its_buffer_in_a_forked_child(monkeypatch):
