@@ -363,8 +363,8 @@ class SecureBitStream(_BitStreamBase):
 
     Every bit is used at most once: a draw that runs out of buffered bits is re-run from its
     first bit on the same bits followed by fresh ones, which is exactly the endless stream.
-    The buffer is never part of a learner's state and is dropped in a forked child process
-    (the child must not reuse its parent's bits). It cannot be seeded.
+    The buffer is never part of a learner's state, and is dropped in a forked child process,
+    a deep copy or a pickle (a copy must not reuse the original's bits). It cannot be seeded.
 
     Parameters
     ----------
@@ -385,6 +385,13 @@ class SecureBitStream(_BitStreamBase):
         if self.chunk_bytes < 64:
             raise ValueError("chunk_bytes must be at least 64")
         self._pid = os.getpid()
+
+    def __deepcopy__(self, memo):
+        # a copy must never share buffered bits with the original (identical noise): fresh
+        return SecureBitStream(self.chunk_bytes)
+
+    def __reduce__(self):
+        return (SecureBitStream, (self.chunk_bytes,))
 
     def _begin(self, n: int) -> None:
         if os.getpid() != self._pid:  # forked: never share buffered bits with the parent

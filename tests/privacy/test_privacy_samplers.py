@@ -326,3 +326,17 @@ def test_secure_stream_drops_its_buffer_in_a_forked_child(monkeypatch):
     monkeypatch.setattr(N.os, "getpid", lambda: -1)
     s._begin(1)
     assert s.buf.shape[0] == 1 and s.st[0] == 0 and s.st[1] == 0
+
+
+def test_copies_of_a_secure_stream_share_no_bits():
+    import copy
+    import pickle
+
+    s = SecureBitStream()
+    s.discrete_laplace(3, 10)
+    for twin in (copy.deepcopy(s), pickle.loads(pickle.dumps(s))):
+        assert twin.buf.shape[0] == 1 and twin.st[1] == 0
+    c = __import__("onlinekit.privacy", fromlist=["TreeCounter"]).TreeCounter(T=64)
+    c.release_many(np.ones(8))
+    d = copy.deepcopy(c)
+    assert not np.array_equal(c.release_many(np.ones(40)), d.release_many(np.ones(40)))
