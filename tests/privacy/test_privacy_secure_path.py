@@ -226,7 +226,9 @@ def _check_within_guarantee(Ls, c0) -> bool:
     spec = c0.privacy_loss(1)
     if spec[0] == "pure":  # the loss is bounded surely, not only on average
         return bool(np.abs(Ls).max() <= spec[1] * (1 + 1e-9))
-    rho = spec[1]
+    g = c0.guarantee  # the zCDP the discrete Gaussian is calibrated to (also for approx specs)
+    rho = g.l2**2 / (2 * g.scale**2) + g.slack
+    assert rho <= (spec[1] if spec[0] == "zcdp" else 1.0) * (1 + 1e-9)
     n = len(Ls)
     # E[L] = ||Delta||^2 / (2 sigma^2) <= rho, and Var(L) <= ||Delta||^2 / sigma^2 <= 2 rho
     mean_ok = Ls.mean() <= rho + 5 * math.sqrt(2 * rho / n)
