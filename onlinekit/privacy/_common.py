@@ -274,14 +274,15 @@ def calibrate_discrete(spec: tuple, l1: float, l2: float, n_coords: int):
     """(rational scale, Guarantee) for exact discrete noise at integer-grid sensitivities.
 
     Discrete Laplace scale ``l1/eps`` (pure); discrete Gaussian variance ``l2^2/(2 rho)``
-    (zCDP; an ``"approx"`` spec is met through :func:`approx_to_zcdp`). Scales are rounded up
+    (zCDP; an ``"approx"`` spec is met through the tight conversion,
+    :func:`~onlinekit.privacy.accounting.approx_to_zcdp_tight`). Scales are rounded up
     to dyadic rationals with 32 significant bits (:func:`~onlinekit.privacy.noise.rational_upper`).
     Raises when the discrete Gaussian sigma is below 10 grid units (increase ``grid_bits``) or
     when the scale is too large for the int64 samplers (decrease ``grid_bits``).
     """
     import math
 
-    from onlinekit.privacy.accounting import Guarantee, approx_to_zcdp
+    from onlinekit.privacy.accounting import Guarantee, approx_to_zcdp_tight
     from onlinekit.privacy.noise import check_gaussian_scale, check_laplace_scale, rational_upper
 
     if spec[0] == "pure":
@@ -291,7 +292,7 @@ def calibrate_discrete(spec: tuple, l1: float, l2: float, n_coords: int):
         except ValueError as e:
             raise InvalidEvent(f"{e} (decrease grid_bits or loosen privacy)", field="grid_bits") from None
         return b, Guarantee("discrete_laplace", float(b), l1, l2, spec)
-    rho = spec[1] if spec[0] == "zcdp" else approx_to_zcdp(spec[1], spec[2])
+    rho = spec[1] if spec[0] == "zcdp" else approx_to_zcdp_tight(spec[1], spec[2])
     s2 = rational_upper(l2 * l2 / (2.0 * rho))
     try:
         check_gaussian_scale(s2)

@@ -25,6 +25,7 @@ Balle and Wang, "Improving the Gaussian Mechanism for Differential Privacy", ICM
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ __all__ = [
     "approx_to_zcdp",
     "zcdp_delta",
     "zcdp_epsilon",
+    "approx_to_zcdp_tight",
     "Guarantee",
 ]
 
@@ -231,10 +233,31 @@ def zcdp_delta(rho: float, eps: float) -> float:
     return min(1.0, math.exp(best))
 
 
+def _zcdp_eps_at(rho: float, log_inv_delta: float, alpha: float) -> float:
+    """eps of CKS20 Corollary 13 at Renyi order alpha > 1:
+    ``alpha rho + (log(1/delta) + (alpha-1) log(alpha-1) - alpha log(alpha)) / (alpha-1)``."""
+    a1 = alpha - 1.0
+    return alpha * rho + (log_inv_delta + a1 * math.log(a1) - alpha * math.log(alpha)) / a1
+
+
+def _best_alpha(f, rho_scale: float, log_inv_delta: float) -> float:
+    """argmin over alpha > 1 of ``f(alpha)`` (bounded search over log(alpha - 1))."""
+    from scipy.optimize import minimize_scalar
+
+    hi = math.log(max(10.0, 10.0 * (log_inv_delta + 1.0) / max(rho_scale, 1e-300)))
+    g = lambda u: f(1.0 + math.exp(u))  # noqa: E731
+    r = minimize_scalar(g, bounds=(-30.0, hi), method="bounded", options={"xatol": 1e-12})
+    best = min((float(r.x), -30.0, hi), key=g)
+    return 1.0 + math.exp(best)
+
+
 def zcdp_epsilon(rho: float, delta: float) -> float:
-    """Smallest eps (to 1e-12 relative, rounded up) with ``zcdp_delta(rho, eps) <= delta``:
-    the tight rho-zCDP -> (eps, delta)-DP conversion (CKS20, Corollary 13); never larger than
-    :func:`zcdp_to_approx` (Bun and Steinke's bound).
+    """Smallest eps with rho-zCDP implying (eps, delta)-DP by the tight conversion of CKS20
+    (Corollary 13), ``inf_{alpha > 1} alpha rho + (log(1/delta) + (alpha-1) log(alpha-1) -
+    alpha log(alpha)) / (alpha-1)`` (the same bound as :func:`zcdp_delta`, solved for eps);
+    never larger than :func:`zcdp_to_approx` (Bun and Steinke's bound).
+
+    Any alpha gives a valid eps, so the numerical minimisation can only err on the safe side.
 
     Examples
     --------
@@ -248,18 +271,30 @@ def zcdp_epsilon(rho: float, delta: float) -> float:
         return 0.0
     if not (rho > 0 and math.isfinite(rho)):
         return math.inf
-    lo, hi = 0.0, zcdp_to_approx(rho, delta)
-    if zcdp_delta(rho, lo) <= delta:
-        return 0.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if zcdp_delta(rho, mid) > delta:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-12 * hi:
-            break
-    return hi
+    lg = math.log(1.0 / delta)
+    f = lambda a: _zcdp_eps_at(rho, lg, a)  # noqa: E731
+    return max(0.0, min(f(_best_alpha(f, rho, lg)), zcdp_to_approx(rho, delta)))
+
+
+@functools.lru_cache(maxsize=256)
+def approx_to_zcdp_tight(eps: float, delta: float) -> float:
+    """The largest rho with ``zcdp_epsilon(rho, delta) <= eps``: the inverse of the tight
+    conversion, ``sup_{alpha > 1} (eps - g(alpha)) / alpha`` with ``g(alpha) = (log(1/delta) +
+    (alpha-1) log(alpha-1) - alpha log(alpha)) / (alpha-1)`` (every alpha gives a valid rho).
+    Used to calibrate discrete Gaussian noise to an ``("approx", eps, delta)`` spec. Never below
+    :func:`approx_to_zcdp`.
+
+    Examples
+    --------
+    >>> rho = approx_to_zcdp_tight(1.0, 1e-6)
+    >>> round(rho / approx_to_zcdp(1.0, 1e-6), 3), zcdp_epsilon(rho, 1e-6) <= 1.0
+    (1.394, True)
+    """
+    eps, delta = float(eps), float(delta)
+    lg = math.log(1.0 / delta)
+    f = lambda a: -(eps - _zcdp_eps_at(0.0, lg, a)) / a  # noqa: E731
+    rho = -f(_best_alpha(f, eps, lg))
+    return max(rho, approx_to_zcdp(eps, delta))
 
 
 def approx_to_zcdp(eps: float, delta: float) -> float:
@@ -304,7 +339,8 @@ class Guarantee:
     -----
     Laplace noise gives ``("pure", d_in * l1 / b)``; Gaussian noise gives
     ``("zcdp", (d_in * l2)**2 / (2 sigma**2))``, expressed exactly in (eps, delta) with
-    :func:`gaussian_epsilon` when the spec is ``"approx"``. A d-dimensional discrete Gaussian
+    :func:`gaussian_epsilon` when the spec is ``"approx"``; discrete Gaussian and composed
+    zCDP mechanisms convert their rho with the tight :func:`zcdp_epsilon`. A d-dimensional discrete Gaussian
     with integer shifts is ``(d_in*l2)^2/(2 sigma^2) + slack`` zCDP, where Canonne et al.
     (2020, multivariate theorem) bound the slack by terms of order ``exp(-pi^2 sigma^2)`` per
     coordinate; we use ``slack = 10 * dim * exp(-pi^2 sigma^2)``, which is exactly 0.0 in
@@ -352,7 +388,7 @@ class Guarantee:
         pure = self._eps_pure(d_in)
         if math.isfinite(pure):
             return pure
-        return zcdp_to_approx(self._rho(d_in), delta)
+        return zcdp_epsilon(self._rho(d_in), delta)
 
     def privacy_loss(self, d_in: float = 1):
         """The guarantee on streams differing in ``d_in`` events, in the spec's kind."""

@@ -130,3 +130,21 @@ def test_pure_and_approx_budgets():
     assert a.spent[1] == pytest.approx(0.3 + zcdp_epsilon(0.125, 1e-6 - 1e-8), rel=1e-12)
     with pytest.raises(InvalidEvent, match="total"):
         Budget(("zcdp", -1.0))
+
+
+def test_discrete_gaussian_approx_calibration_is_tight_and_checked_by_opendp():
+    """An ("approx", eps, delta) spec on the exact discrete path is met through the tight
+    zCDP conversion: the reported eps is the target (not Bun-Steinke's looser one), OpenDP's
+    conversion of the calibrated rho agrees, and the noise is smaller than the loose route's."""
+    dp = _opendp()
+    from onlinekit.privacy.accounting import approx_to_zcdp, approx_to_zcdp_tight
+
+    c = TreeCounter(T=64, privacy=("approx", 1.0, 1e-6), noise="seeded-discrete", seed=0)
+    kind, eps, delta = c.privacy_loss(1)
+    assert (kind, delta) == ("approx", 1e-6) and 0.999 < eps <= 1.0
+    g = c.guarantee
+    rho = g.l2**2 / (2 * g.scale**2) + g.slack
+    theirs = dp.c.make_zCDP_to_approxDP(_gauss(dp, rho)).map(1.0).epsilon(1e-6)
+    assert theirs <= 1.0 * (1 + 1e-9) and theirs == pytest.approx(eps, rel=1e-9)
+    assert approx_to_zcdp_tight(1.0, 1e-6) > 1.3 * approx_to_zcdp(1.0, 1e-6)
+    assert c.check(1, ("approx", 1.0, 1e-6)) and not c.check(1, ("approx", 0.99, 1e-6))
