@@ -100,6 +100,9 @@ class CounterBase(Learner, abc.ABC):
                 )
 
     # -- exact discrete noise -----------------------------------------------------------
+    def _upgrade_state(self, state: dict) -> dict:
+        return upgrade_noise_stream(self, state)
+
     def _new_noise_stream(self) -> np.ndarray:
         """Initial ``noise_stream_`` state: ``[key, bits used]`` of the seeded bit stream
         (``noise="seeded-discrete"``), zeros on the secure path (its bits are never stored)."""
@@ -316,3 +319,20 @@ def discrete_noise_variance(scale_q, guarantee, grid_bits: int) -> float:
         a = math.exp(-1.0 / float(scale_q))
         return 2.0 * a / (1.0 - a) ** 2 * g2
     return float(scale_q) * g2
+
+
+def upgrade_noise_stream(owner, state: dict) -> dict:
+    """States written before counters kept their discrete-noise bit stream lack
+    ``noise_stream_``: the secure path needs none stored; the seeded path starts a new stream
+    from the archived generator (deterministic for a given archive)."""
+    if "noise_stream_" in state or "noise_stream_" not in owner._state_names():
+        return state
+    from onlinekit.privacy.noise import SeededBitStream
+
+    if getattr(owner, "noise", None) == "seeded-discrete" and "_rng" in state:
+        rng = np.random.default_rng()
+        rng.bit_generator.state = dict(state["_rng"])
+        state["noise_stream_"] = SeededBitStream.new_state(rng)
+    else:
+        state["noise_stream_"] = np.zeros(2, dtype=np.int64)
+    return state

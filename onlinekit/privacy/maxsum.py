@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from onlinekit.base import InvalidEvent, Learner
-from onlinekit.privacy._common import NOISES, check_int
+from onlinekit.privacy._common import NOISES, check_int, upgrade_noise_stream
 from onlinekit.privacy.accounting import Guarantee, approx_to_zcdp_tight, check_privacy
 
 __all__ = ["MaxSum", "SumSelect"]
@@ -17,6 +17,9 @@ class _SelectBase(Learner):
     """Shared engine: d binary columns, two routes (sparse vector or parallel counters)."""
 
     _query_sens = 1  # sensitivity of the monitored gap
+
+    def _upgrade_state(self, state: dict) -> dict:
+        return upgrade_noise_stream(self, state)
 
     def _init(self):
         check_int(self.T, "T")
