@@ -68,7 +68,7 @@ class SnapshotStore:
 
     @staticmethod
     def encode(learner: Learner, offset: int) -> tuple[int, bytes]:
-        """Serialise ``learner`` as covering ``offset`` events (call under the service lock)."""
+        """Serialise ``learner`` as covering ``offset`` events (a copy nobody else mutates)."""
         return int(offset), state_to_bytes(learner, extra={"offset": int(offset)})
 
     def path_for(self, offset: int) -> Path:
@@ -94,6 +94,10 @@ class SnapshotStore:
             if m:
                 out.append(int(m.group(1)))
         return sorted(out, reverse=True)
+
+    def complete_offsets(self) -> list[int]:
+        """Offsets of snapshots whose checksum file is written too, newest first."""
+        return [o for o in self.offsets() if self.path_for(o).with_suffix(".sha256").exists()]
 
     def prune(self) -> None:
         """Delete all but the ``keep`` newest snapshots, and stray temp files."""
