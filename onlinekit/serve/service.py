@@ -175,6 +175,9 @@ class LearnerService:
             self._lockfile.close()
             raise
         try:
+            newest = SnapshotStore(snap_dir, keep=keep_snapshots).offsets()[:1]
+            if newest and newest[0] > self.log.committed_offset and not accept_loss:
+                raise StateLossError(self._loss_message(newest[0], self.log.committed_offset))
             stored = self.log.get_meta("service")
             if stored is None:
                 if learner is None:
@@ -232,6 +235,11 @@ class LearnerService:
     def _fresh(self) -> Learner:
         return self._template.clone()
 
+    def _loss_message(self, snap: int, end: int) -> str:
+        return (f"snapshot {SnapshotStore.path_for_name(snap)} covers {snap} events but the event log "
+                f"{self.log.path} holds only {end}: acknowledged events were lost (truncated or missing WAL?); "
+                "restore the log or pass --accept-loss to start from the newest snapshot")
+
     def _recover(self, *, accept_loss: bool = False) -> None:
         """Newest valid snapshot + replay of the committed log after it.
 
@@ -246,10 +254,7 @@ class LearnerService:
         offsets = self.snapshots.offsets()
         if offsets and offsets[0] > end:
             if not accept_loss:
-                raise StateLossError(
-                    f"snapshot {self.snapshots.path_for(offsets[0]).name} covers {offsets[0]} events but the "
-                    f"event log {self.log.path} holds only {end}: acknowledged events were lost (truncated or "
-                    "missing WAL?); restore the log or pass --accept-loss to start from the newest snapshot")
+                raise StateLossError(self._loss_message(offsets[0], end))
             snap = self.snapshots.load_newest()
             if snap is not None and snap.offset > end:
                 _logger.warning("accepting the loss of events %d..%d (and their idempotency keys): starting "

@@ -71,8 +71,13 @@ class SnapshotStore:
         """Serialise ``learner`` as covering ``offset`` events (a copy nobody else mutates)."""
         return int(offset), state_to_bytes(learner, extra={"offset": int(offset)})
 
+    @staticmethod
+    def path_for_name(offset: int) -> str:
+        """File name of the snapshot covering ``offset`` events."""
+        return f"snapshot-{int(offset):020d}.npz"
+
     def path_for(self, offset: int) -> Path:
-        return self.directory / f"snapshot-{int(offset):020d}.npz"
+        return self.directory / self.path_for_name(offset)
 
     def write(self, encoded: tuple[int, bytes]) -> Path:
         """Write an :meth:`encode` result atomically; prune old snapshots; return the path."""
