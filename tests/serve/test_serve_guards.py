@@ -1,0 +1,188 @@
+"""Service guards: updates that would make the state non-finite are refused, the model's
+feature count is capped, ``/act`` vs ``/act/batch`` keys, log compaction and key TTL, and
+batches through the learner's block path (bit-identical to the per-event loop)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from serve_helpers import PARAMS, assert_same_state, make_events, oracle
+
+from onlinekit.serve._schema import Limits, RequestError, validate_event
+from onlinekit.serve.service import LearnerService, Request
+
+POISON = {"x": {"a": 1e200, "b": 1.0}, "y": 1e200}
+
+
+def _copy_state(svc):
+    return svc.learner.clone(include_attributes=True)
+
+
+def test_poison_is_really_poison():
+    """Oracle: plain OGD fed the poison event ends with non-finite weights (what is refused)."""
+    m = oracle(make_events(5, seed=1) + [POISON])
+    assert not np.isfinite(m.w_).all()
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_non_finite_update_is_refused_and_changes_nothing(tmp_path, batch):
+    good = make_events(10, seed=1)
+    svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=0)
+    svc.process([Request("learn", [ev], key=f"g{i}") for i, ev in enumerate(good[:5])])
+    before, offset, keys = _copy_state(svc), svc.offset, svc.log.count_keys()
+    evs = [good[5], POISON, good[6]] if batch else [POISON]
+    out = svc.process([Request("learn", evs, key="poison", batch=batch)])[0]
+    assert out.status == 422
+    assert out.body["error"]["field"] == ("events[1]" if batch else "event")
+    assert "non-finite" in out.body["error"]["message"]
+    assert (svc.offset, svc.log.count_keys()) == (offset, keys)
+    assert_same_state(svc.learner, before)
+    # the service goes on, and a restart replays no poison
+    svc.process([Request("learn", [ev]) for ev in good[5:]])
+    assert_same_state(svc.learner, oracle(good))
+    assert np.isfinite(svc.predict([good[0]["x"]])[0]["prediction"])
+    svc.close(snapshot=False)
+    svc = LearnerService(tmp_path)
+    assert_same_state(svc.learner, oracle(good))
+    svc.close()
+
+
+def test_non_finite_refusal_through_the_block_path(tmp_path):
+    good = make_events(8, seed=2, kind="list")
+    svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=0)
+    svc.process([Request("learn", good[:3], batch=True)])
+    before = _copy_state(svc)
+    bad = good[3:5] + [{"x": [1e200, 1e200, 1.0], "y": 1e200}] + good[5:]
+    out = svc.process([Request("learn", bad, batch=True)])[0]
+    assert out.status == 422 and out.body["error"]["field"] == "events[2]"
+    assert svc.offset == 3
+    assert_same_state(svc.learner, before)
+    svc.close()
+
+
+def test_value_bound_refuses_large_values():
+    lim = Limits(max_abs_value=1e6)
+    with pytest.raises(RequestError) as ei:
+        validate_event("learn", POISON, lim)
+    assert ei.value.status == 422 and ei.value.field == "x['a']"
+    with pytest.raises(RequestError) as ei:
+        validate_event("learn", {"x": [1.0], "y": -2e6}, lim)
+    assert ei.value.field == "y"
+    assert validate_event("learn", {"x": [1e6], "y": -1e6}, lim) == {"x": [1e6], "y": -1e6}
+    with pytest.raises(ValueError, match="max_abs_value"):
+        Limits(max_abs_value=float("inf"))
+
+
+def test_total_feature_cap(tmp_path):
+    svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=0, max_total_features=50)
+
+    def ev(names):
+        return {"x": {n: 1.0 for n in names}, "y": 1.0}
+
+    a = [f"a{i}" for i in range(20)]
+    b = [f"b{i}" for i in range(20)]
+    c = [f"c{i}" for i in range(20)]
+    assert [o.status for o in svc.process([Request("learn", [ev(a)]), Request("learn", [ev(b)])])] == [200, 200]
+    before = _copy_state(svc)
+    out = svc.process([Request("learn", [ev(c)])])[0]
+    assert out.status == 422 and out.body["error"]["field"] == "x"
+    assert "40 features" in out.body["error"]["message"] and "20 new" in out.body["error"]["message"]
+    assert_same_state(svc.learner, before) and svc.offset == 2
+    # known names and up to the cap are fine; a batch crossing it names the event
+    out = svc.process([Request("learn", [ev(a[:5] + c[:10])])])[0]
+    assert out.status == 200 and len(svc.learner.features_) == 50
+    out = svc.process([Request("learn", [ev(a), ev(["z"])], batch=True)])[0]
+    assert out.status == 422 and out.body["error"]["field"] == "events[1].x"
+    assert len(svc.learner.features_) == 50 and svc.offset == 3
+    svc.close()
+
+
+def test_act_and_act_batch_do_not_share_a_key(tmp_path):
+    svc = LearnerService(tmp_path, "cascade-ucb1", {"n_items": 4, "m": 2})
+    one = svc.process([Request("act", [{"obs": None}], key="k")])[0]
+    assert one.status == 200 and "action" in one.body
+    again = svc.process([Request("act", [{"obs": None}], key="k", batch=True)])[0]
+    assert again.status == 409 and again.body["error"]["field"] == "Idempotency-Key"
+    same = svc.process([Request("act", [{"obs": None}], key="k")])[0]
+    assert same.replayed and same.body == one.body
+    svc.close()
+
+
+def test_log_compaction_keeps_every_kept_snapshot_recoverable(tmp_path):
+    events = make_events(95, seed=3)
+    svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=10, keep_snapshots=2, compact_log=True)
+    for ev in events:
+        svc.process([Request("learn", [ev])])
+    svc.snapshot()
+    kept = svc.snapshots.complete_offsets()
+    assert len(kept) == 2
+    first = svc.log.first_offset()
+    assert 0 < first <= min(kept)  # compacted, never past the oldest kept snapshot
+    svc.close(snapshot=False)
+    # the newest snapshot torn: the older one plus the kept log tail rebuild the state
+    newest = max(kept)
+    svc_dir = tmp_path / "snapshots"
+    (svc_dir / f"snapshot-{newest:020d}.npz").write_bytes(b"torn")
+    svc = LearnerService(tmp_path)
+    assert svc.offset == 95
+    assert_same_state(svc.learner, oracle(events))
+    svc.close(snapshot=False)
+
+
+def test_key_ttl_forgets_old_keys(tmp_path):
+    ev = make_events(3, seed=4)
+    svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=0, key_ttl=3600)
+    svc.process([Request("learn", [ev[0]], key="old")])
+    svc.snapshot()
+    assert svc.log.lookup("old") is not None  # younger than the TTL: kept
+    svc.key_ttl = 1e-9
+    svc.process([Request("learn", [ev[1]], key="new")])
+    svc.snapshot()
+    assert svc.log.lookup("old") is None and svc.log.lookup("new") is None
+    svc.close()
+
+
+# -- block path ------------------------------------------------------------------------------------
+def test_batches_use_the_block_path_bit_identically(tmp_path, monkeypatch):
+    events = make_events(300, seed=5, kind="list")
+    for ev in events[::7]:
+        ev["y"] = int(round(ev["y"]))  # integer targets take the same path
+    svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=0)
+    calls = []
+    real = type(svc.learner).learn_many
+
+    def spy(self, X, y, **kw):
+        calls.append(len(X))
+        return real(self, X, y, **kw)
+
+    monkeypatch.setattr(type(svc.learner), "learn_many", spy)
+    outs = svc.process([Request("learn", events[i:i + 100], batch=True) for i in range(0, 300, 100)])
+    assert [o.body["offset"] for o in outs] == [0, 100, 200]
+    assert calls == [100, 100, 100]
+    assert_same_state(svc.learner, oracle(events))  # oracle: the learn_one loop
+    svc.close(snapshot=False)
+    monkeypatch.undo()
+    svc = LearnerService(tmp_path)  # replay (per event) gives the same state bit for bit
+    assert_same_state(svc.learner, oracle(events))
+    svc.close()
+
+
+def test_block_path_refusal_names_the_event(tmp_path):
+    events = make_events(6, seed=6, kind="list")
+    svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=0)
+    svc.process([Request("learn", events[:2], batch=True)])
+    before = _copy_state(svc)
+    bad = events[2:4] + [{"x": [1.0, 2.0, 3.0, 4.0], "y": 1.0}]  # wrong width: not a block
+    out = svc.process([Request("learn", bad, batch=True)])[0]
+    assert out.status == 422 and out.body["error"]["field"] == "events[2].x"
+    assert_same_state(svc.learner, before) and svc.offset == 2
+    svc.close()
+
+
+def test_kernels_are_warm_after_start(tmp_path):
+    import onlinekit.oco.ogd as ogd_mod
+
+    svc = LearnerService(tmp_path, "ogd", PARAMS)
+    assert ogd_mod._LEARN is not None and ogd_mod._PREDICT is not None
+    assert svc.offset == 0 and svc.learner.t_ == 0  # warmed on a copy, not on the live learner
+    svc.close()
