@@ -108,23 +108,27 @@ def test_act_and_act_batch_do_not_share_a_key(tmp_path):
     svc.close()
 
 
-def test_log_compaction_keeps_every_kept_snapshot_recoverable(tmp_path):
-    events = make_events(95, seed=3)
-    svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=10, keep_snapshots=2, compact_log=True)
-    for ev in events:
-        svc.process([Request("learn", [ev])])
+def test_log_compaction_keeps_every_kept_snapshot_recoverable(tmp_path, monkeypatch):
+    events = make_events(45, seed=3)
+    svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=0, keep_snapshots=2, compact_log=True)
+    for i in range(0, 40, 10):
+        svc.process([Request("learn", [ev]) for ev in events[i:i + 10]])
+        svc.snapshot()
+    assert svc.snapshots.complete_offsets() == [40, 30]
+    assert svc.log.first_offset() == 20  # compacted below the oldest snapshot kept at that time
+    # the next snapshot fails to write after compacting: both kept snapshots must stay usable
+    svc.process([Request("learn", [ev]) for ev in events[40:]])
+
+    def broken(enc):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(svc.snapshots, "write", broken)
     svc.snapshot()
-    kept = svc.snapshots.complete_offsets()
-    assert len(kept) == 2
-    first = svc.log.first_offset()
-    assert 0 < first <= min(kept)  # compacted, never past the oldest kept snapshot
+    assert svc.stats.snapshot_errors == 1 and svc.log.first_offset() == 30
     svc.close(snapshot=False)
-    # the newest snapshot torn: the older one plus the kept log tail rebuild the state
-    newest = max(kept)
-    svc_dir = tmp_path / "snapshots"
-    (svc_dir / f"snapshot-{newest:020d}.npz").write_bytes(b"torn")
-    svc = LearnerService(tmp_path)
-    assert svc.offset == 95
+    (tmp_path / "snapshots" / "snapshot-00000000000000000040.npz").write_bytes(b"torn")
+    svc = LearnerService(tmp_path)  # falls back to snapshot 30 + the kept log tail
+    assert svc.offset == 45 and svc.snapshot_offset == 30
     assert_same_state(svc.learner, oracle(events))
     svc.close(snapshot=False)
 
