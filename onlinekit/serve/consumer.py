@@ -189,14 +189,14 @@ class RedisConsumer:
                 bad.append((eid, fields, f"entry: {type(exc).__name__}: {exc}"))
                 continue
             reqs.append(Request(op, [ev], key=self.key_for(self.stream, eid)))
-            ids.append(eid)
+            ids.append((eid, fields))
         outs = self.service.process(reqs) if reqs else []
         ack = [eid for eid, _, _ in bad]
         pipe = self.redis.pipeline(transaction=True)
         for eid, fields, reason in bad:
             self._dead_letter(eid, fields, reason, pipe)
         retry = False
-        for eid, req, out in zip(ids, reqs, outs, strict=True):
+        for (eid, fields), out in zip(ids, outs, strict=True):
             if out.status == 200:
                 ack.append(eid)
                 if out.replayed:
@@ -205,7 +205,7 @@ class RedisConsumer:
                     self.applied += 1
             elif out.status < 500:
                 err = out.body.get("error", {})
-                self._dead_letter(eid, {"event": _event_text(req)}, f"{err.get('field')}: {err.get('message')}", pipe)
+                self._dead_letter(eid, fields, f"{err.get('field')}: {err.get('message')}", pipe)
                 ack.append(eid)
             else:  # log write failed: leave it pending, it is read again
                 retry = True
@@ -251,8 +251,3 @@ class RedisConsumer:
                 n += self.drain_pending()
         return n
 
-
-def _event_text(req: Request) -> str:
-    import json
-
-    return json.dumps(req.events[0], allow_nan=False)
