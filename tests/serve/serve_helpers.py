@@ -112,4 +112,7 @@ def call(port, method, path, body=None, headers=None, timeout=10) -> tuple[int, 
         data = r.read()
     finally:
         c.close()
-    return r.status, (json.loads(data) if data else {})
+    try:
+        return r.status, (json.loads(data) if data else {})
+    except ValueError:  # uvicorn's own plain-text answers (503 past the connection limit)
+        return r.status, {"raw": data.decode("latin-1")}
