@@ -22,6 +22,7 @@ committed log.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import threading
@@ -421,7 +422,7 @@ class LearnerService:
             self.stats.rejected += 1
             return Outcome(err.status, {"error": err.to_dict()})
         block = self._block(req)
-        backup = self.learner.state_dict() if len(req.events) > 1 else None
+        backup = self._state_copy() if len(req.events) > 1 else None
         first = log.append_texts(req.op, req.texts)  # logged (uncommitted) before it is applied
         results = []
         i = 0
@@ -559,14 +560,33 @@ class LearnerService:
     def state_bytes(self) -> bytes:
         """The learner as ``state_to_bytes`` archive (a consistent copy, encoded outside the lock)."""
         with self.lock:
-            offset, state = self.offset, self.learner.state_dict()
+            offset, state = self.offset, self._state_copy()
         return SnapshotStore.encode(self._rebuilt(state), offset)[1]
 
     # -- snapshots ------------------------------------------------------------------------------
     def _rebuilt(self, state: dict) -> Learner:
+        """A fresh learner standing for ``state`` when encoded (``state_dict`` returns it as is)."""
         learner = self._fresh()
-        learner.load_state_dict(state)
+        learner.state_dict = lambda: state  # the copy is ours: no second copy to encode it
         return learner
+
+    def _state_copy(self) -> dict:
+        """``learner.state_dict()``, faster for big flat lists of names (taken under the lock)."""
+        learner = self.learner
+        out: dict = {}
+        for k in learner._state_names():
+            v = getattr(learner, k)
+            if type(v) is np.ndarray:
+                out[k] = v.copy()
+            elif type(v) is list and set(map(type, v)) <= _ATOMS:
+                out[k] = list(v)  # immutable items: a shallow copy is a deep one
+            elif isinstance(v, Learner) or (isinstance(v, (list, tuple, dict)) and _holds_learner(v)):
+                return learner.state_dict()
+            else:
+                out[k] = copy.deepcopy(v.item() if isinstance(v, np.generic) else v)
+        if hasattr(learner, "_rng"):
+            out["_rng"] = copy.deepcopy(learner._rng.bit_generator.state)
+        return out
 
     def _retention(self) -> None:
         """Forget old idempotency keys and compact the log (under the lock, outside a transaction)."""
@@ -582,7 +602,7 @@ class LearnerService:
     def _schedule_snapshot(self) -> None:
         # only the copy is taken under the lock; encoding and writing run in the writer thread
         self._retention()
-        job = (self.offset, self.learner.state_dict())
+        job = (self.offset, self._state_copy())
         self._since_snapshot = 0
         self._writer.submit(self._write_snapshot, job)
 
@@ -603,7 +623,7 @@ class LearnerService:
         """
         with self.lock:
             self._retention()
-            job = (self.offset, self.learner.state_dict())
+            job = (self.offset, self._state_copy())
             self._since_snapshot = 0
         self._writer.submit(self._write_snapshot, job).result()
         return job[0]
@@ -676,6 +696,15 @@ class _Torn(Exception):
     def __init__(self, error: RequestError):
         super().__init__(error.message)
         self.error = error
+
+
+_ATOMS = {str, int, float, bool, type(None)}
+
+
+def _holds_learner(v) -> bool:
+    items = v.values() if isinstance(v, dict) else v
+    return any(isinstance(x, Learner) or (isinstance(x, (list, tuple, dict)) and _holds_learner(x))
+               for x in items if not isinstance(x, (str, int, float, np.ndarray)))
 
 
 def _nonfinite(obj, depth: int = 0) -> str | None:
