@@ -129,18 +129,33 @@ def _bounded(v: Any, field: str, limits: Limits) -> Any:
     return v
 
 
+def _all_fine(values, limits: Limits) -> bool:
+    """Fast path: every value a float, finite and within the bound (else check one by one)."""
+    if not values or set(map(type, values)) != _FLOAT_ONLY:
+        return False
+    if not math.isfinite(sum(values)):  # an overflowing sum only sends us to the exact check
+        return False
+    m = limits.max_abs_value
+    return m is None or max(map(abs, values)) <= m
+
+
+_FLOAT_ONLY = {float}
+
+
 def _features(v: Any, field: str, limits: Limits) -> Any:
     if isinstance(v, dict):
         if len(v) > limits.max_features:
             raise RequestError(413, f"too many features ({len(v)} > {limits.max_features})", field)
-        for k, x in v.items():
-            _bounded(x, f"{field}[{k!r}]", limits)
+        if not _all_fine(list(v.values()), limits):
+            for k, x in v.items():
+                _bounded(x, f"{field}[{k!r}]", limits)
         return v
     if isinstance(v, list):
         if len(v) > limits.max_features:
             raise RequestError(413, f"too many features ({len(v)} > {limits.max_features})", field)
-        for i, x in enumerate(v):
-            _bounded(x, f"{field}[{i}]", limits)
+        if not _all_fine(v, limits):
+            for i, x in enumerate(v):
+                _bounded(x, f"{field}[{i}]", limits)
         return v
     raise RequestError(422, f"expected an object of numbers or an array of numbers, got {_tname(v)}", field)
 
@@ -215,9 +230,12 @@ def validate_batch(op: str, doc: Any, limits: Limits) -> list[dict]:
     return [validate_event(op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
 def encode_events(events: list[dict]) -> list[str]:
     """Compact JSON text of each event (what the log stores)."""
-    return [json.dumps(ev, separators=(",", ":"), allow_nan=False) for ev in events]
+    return [_ENCODE(ev) for ev in events]
 
 
 def fingerprint(op: str, texts: list[str], batch: bool = False) -> str:
