@@ -15,9 +15,21 @@ Write path, for a group of requests (one SQLite transaction):
 3. the transaction commits, then responses are released. If the commit fails the service
    rebuilds its learner from disk, so memory never runs ahead of the log.
 
+Guards, checked before the commit: a request that would grow the model past
+``max_total_features`` is refused up front; after applying, a learned state holding a NaN or
+an infinity (an update that overflowed, e.g. ``x = y = 1e200``) makes the request refused
+(422) and undone -- from the in-memory copy for multi-event requests, by a rebuild from disk
+for a single event (no copy is taken on that hot path, so each refused single event costs one
+recovery; ``Limits.max_abs_value`` refuses such values before any work). Batches of array
+events go through the learner's ``learn_many`` when it equals the ``learn_one`` loop bit for
+bit (:data:`BLOCK_LEARNERS`).
+
 Recovery (on start, and after an unexpected learner error): newest valid snapshot, then replay
 of every logged event after its offset. The result equals an uninterrupted run over the
-committed log.
+committed log. On start, a snapshot covering more events than the committed log holds (or
+snapshots without ``events.db``) raises :class:`StateLossError` unless ``accept_loss``; the log
+itself must pass ``PRAGMA quick_check``. Snapshots copy the state under the lock and encode it
+in a writer thread.
 """
 
 from __future__ import annotations
@@ -112,6 +124,19 @@ class LearnerService:
     key_retention
         Forget idempotency keys of requests older than this many events (checked at each
         snapshot); ``None`` keeps them all. A key retried after that is applied again.
+    key_ttl
+        Forget idempotency keys stored more than this many seconds ago (at each snapshot).
+    compact_log
+        After each snapshot, delete logged events below the oldest kept snapshot (once
+        ``keep_snapshots`` of them exist), so every kept snapshot can still be replayed from.
+    max_total_features
+        Most features the model may hold (learners with a ``features_`` list); a request
+        adding names past it gets 422.
+    accept_loss
+        Start even when the log lost events its snapshots cover: from the newest snapshot,
+        moving the log's end up to it.
+    warm
+        Compile the learner's kernels at start (on a throwaway copy).
 
     Attributes
     ----------

@@ -190,3 +190,21 @@ def test_kernels_are_warm_after_start(tmp_path):
     assert ogd_mod._LEARN is not None and ogd_mod._PREDICT is not None
     assert svc.offset == 0 and svc.learner.t_ == 0  # warmed on a copy, not on the live learner
     svc.close()
+
+
+@pytest.mark.parametrize("name,params,op,ev", [
+    ("ogd", PARAMS, "learn", {"x": {"a": 1.0, "b": -2.0}, "y": 0.5}),
+    ("cascade-ucb1", {"n_items": 4, "m": 2}, "act", {"obs": None}),
+    ("tree-counter", {"T": 16, "noise": "seeded", "seed": 3}, "release", {"x": 1.0}),
+])
+def test_fast_state_copy_equals_state_dict(tmp_path, name, params, op, ev):
+    """Oracle: the learner's own state_dict; the snapshot copy must restore the same learner."""
+    svc = LearnerService(tmp_path, name, params, snapshot_every=0)
+    svc.process([Request(op, [ev]) for _ in range(3)])
+    a = svc._fresh()
+    a.load_state_dict(svc._state_copy())
+    assert_same_state(a, svc.learner)
+    b = svc._fresh()
+    b.load_state_dict(svc.learner.state_dict())
+    assert_same_state(a, b)
+    svc.close()
