@@ -132,6 +132,9 @@ def serve(learner, params, state, snapshot_every, sync, key_retention, key_ttl, 
     hosts = set(_LOOPBACK) | {h.lower() for h in allow_hosts}
     if host not in ("0.0.0.0", "::"):
         hosts.add(host.lower())
+    elif not allow_hosts:
+        click.echo(f"warning: bound to {host} but only loopback Host names are accepted; "
+                   "name the others with --allow-host", err=True)
     limits = Limits(max_body=max_body, max_batch=max_batch, max_abs_value=max_abs_value)
     app = create_app(svc, token=token, limits=limits, close_service=True, allowed_hosts=sorted(hosts),
                      allowed_origins=list(allow_origins), body_timeout=body_timeout)
