@@ -99,6 +99,20 @@ class _GroupCommitter:
             self._running = False
 
 
+def _host_name(host: str) -> str:
+    """The name part of a Host header: ``[::1]:8000`` -> ``::1``, ``localhost:8000`` -> ``localhost``.
+
+    >>> _host_name("[::1]:8000"), _host_name("LocalHost:80"), _host_name("127.0.0.1")
+    ('::1', 'localhost', '127.0.0.1')
+    """
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")]
+    if host.count(":") == 1:
+        return host.split(":", 1)[0]
+    return host
+
+
 def _json(body: Any, status: int = 200, headers: dict | None = None):
     from starlette.responses import Response
 
@@ -186,8 +200,7 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
     def _edge(request) -> RequestError | None:
         if hosts is not None:
             host = request.headers.get("host", "")
-            name = host[1:host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-            if name.lower() not in hosts:
+            if _host_name(host) not in hosts:
                 return RequestError(403, f"Host {host!r} is not served here", "Host")
         origin = request.headers.get("origin")
         if origin is not None and origin.rstrip("/").lower() not in origins:
