@@ -15,7 +15,6 @@ import http.client
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -167,51 +166,7 @@ def test_kill9_server_many(tmp_path):
 
 
 # -- Redis consumer ------------------------------------------------------------------------------
-REDIS = shutil.which("redis-server")
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    """A Redis on loopback: the one in $ONLINEKIT_TEST_REDIS_URL (CI starts it; flushed here),
-    else a private redis-server started for this test; skipped when neither is available."""
-    redis = pytest.importorskip("redis")
-    external = os.environ.get("ONLINEKIT_TEST_REDIS_URL")
-    proc = None
-    if external:
-        client = redis.Redis.from_url(external)
-        port = client.connection_pool.connection_kwargs.get("port", 6379)
-        host = client.connection_pool.connection_kwargs.get("host", "127.0.0.1")
-        db = client.connection_pool.connection_kwargs.get("db", 0)
-        try:
-            client.flushdb()
-        except redis.ConnectionError:
-            pytest.skip(f"no Redis at {external}")
-        url = f"redis://{host}:{port}/events?db={db}"
-    else:
-        if REDIS is None:
-            pytest.skip("redis-server not on PATH")
-        port = _free_port()
-        proc = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                 "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=port)
-        for _ in range(200):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.02)
-        else:
-            proc.kill()
-            proc.wait()
-            pytest.skip("redis-server did not start")
-        url = f"redis://127.0.0.1:{port}/events"
-    yield url, client
-    if proc is None:
-        client.flushdb()
-    client.close()
-    if proc is not None:
-        proc.terminate()
-        proc.wait(10)
+# the redis_url fixture lives in conftest.py (shared with the poison-entry tests)
 
 
 def _produce(client, events, bad_every=0):
