@@ -747,8 +747,11 @@ def _nonfinite(obj, depth: int = 0) -> str | None:
     for k, v in items:
         t = type(v)
         if t is np.ndarray:
-            if v.dtype.kind in "fc" and v.size and not np.isfinite(v.sum()) and not np.isfinite(v).all():
-                return str(k)
+            if v.dtype.kind in "fc" and v.size:
+                with np.errstate(all="ignore"):  # the sum of inf and -inf is NaN: no warning
+                    finite_sum = np.isfinite(v.sum())
+                if not finite_sum and not np.isfinite(v).all():
+                    return str(k)
         elif t is float or isinstance(v, np.floating):
             if not math.isfinite(v):
                 return str(k)

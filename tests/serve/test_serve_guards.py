@@ -19,9 +19,31 @@ def _copy_state(svc):
 
 
 def test_poison_is_really_poison():
-    """Oracle: plain OGD fed the poison event ends with non-finite weights (what is refused)."""
-    m = oracle(make_events(5, seed=1) + [POISON])
-    assert not np.isfinite(m.w_).all()
+    """Oracle: OGD refuses the poison event itself (Diverged: its weights would be non-finite);
+    OMD, which has no such refusal, ends with non-finite weights (what the service refuses)."""
+    from onlinekit import Diverged
+    from onlinekit.oco import OMDRegressor
+
+    with pytest.raises(Diverged):
+        oracle(make_events(5, seed=1) + [POISON])
+    m = OMDRegressor()
+    for ev in make_events(5, seed=1) + [POISON]:
+        m.learn_one(ev["x"], ev["y"])
+    assert not all(np.isfinite(np.asarray(v, dtype=float)).all() for v in m.state_dict().values()
+                   if isinstance(v, np.ndarray))
+
+
+def test_the_service_refuses_a_learner_going_non_finite(tmp_path):
+    # a learner without its own refusal (OMD): the service's finiteness check catches the update
+    good = make_events(6, seed=3)
+    svc = LearnerService(tmp_path, "omd-regressor", {}, snapshot_every=0)
+    svc.process([Request("learn", [ev]) for ev in good[:3]])
+    before, offset = _copy_state(svc), svc.offset
+    out = svc.process([Request("learn", [POISON])])[0]
+    assert out.status == 422 and out.body["error"]["field"] == "event"
+    assert "non-finite" in out.body["error"]["message"] and svc.offset == offset
+    assert_same_state(svc.learner, before)
+    svc.close()
 
 
 @pytest.mark.parametrize("batch", [False, True])
@@ -33,7 +55,8 @@ def test_non_finite_update_is_refused_and_changes_nothing(tmp_path, batch):
     evs = [good[5], POISON, good[6]] if batch else [POISON]
     out = svc.process([Request("learn", evs, key="poison", batch=batch)])[0]
     assert out.status == 422
-    assert out.body["error"]["field"] == ("events[1]" if batch else "event")
+    # OGD refuses the diverging update itself: the field names the event (and its target)
+    assert out.body["error"]["field"] == ("events[1].y" if batch else "y")
     assert "non-finite" in out.body["error"]["message"]
     assert (svc.offset, svc.log.count_keys()) == (offset, keys)
     assert_same_state(svc.learner, before)
@@ -54,7 +77,7 @@ def test_non_finite_refusal_through_the_block_path(tmp_path):
     before = _copy_state(svc)
     bad = good[3:5] + [{"x": [1e200, 1e200, 1.0], "y": 1e200}] + good[5:]
     out = svc.process([Request("learn", bad, batch=True)])[0]
-    assert out.status == 422 and out.body["error"]["field"] == "events[2]"
+    assert out.status == 422 and out.body["error"]["field"].startswith("events[2]")
     assert svc.offset == 3
     assert_same_state(svc.learner, before)
     svc.close()
