@@ -14,7 +14,6 @@ import dataclasses
 import json
 import math
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -349,7 +348,9 @@ def replay_sharded(
         errs = {f["index"]: f["error"] for f in fails}
         outcomes = [(results[i], errs.get(i)) for i in range(len(keys))]
     elif int(jobs) > 1 and len(keys) > 1:
-        with ProcessPoolExecutor(max_workers=int(jobs)) as pool:
+        from onlinekit._pool import worker_pool
+
+        with worker_pool(min(int(jobs), len(keys))) as pool:  # one math-library thread per worker
             futs = [pool.submit(_safe_replay, *shared, *a) for a in per_key]
             outcomes = [f.result() for f in futs]
     else:
