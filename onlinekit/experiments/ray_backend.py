@@ -139,8 +139,6 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None):
         return ray
     import logging
 
-    # the C++ core worker in the driver logs to stderr at INFO by default
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR, "configure_logging": True}
     if address:
         probe_address(address)
@@ -159,7 +157,37 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None):
             raise
     else:
         ray.init(num_cpus=int(num_cpus or os.cpu_count() or 1), include_dashboard=False, **quiet)
+    _raylet_notices_to_stderr()
     return ray
+
+
+def _raylet_notices_to_stderr() -> None:
+    """Ray's driver prints the cluster's error notices (``(raylet) Task ... failed. There are
+    2 retries remaining ...`` with a traceback) on *stdout*, from a background thread, even
+    with ``log_to_driver=False``; there they interleave with the table a command prints.
+    Send their first line to stderr instead (final failures are reported by
+    :func:`map_tasks`)."""
+    import sys
+
+    try:
+        from ray._private import worker
+    except ImportError:  # pragma: no cover - Ray's layout changed; leave it as it is
+        return
+    orig = getattr(worker, "print_to_stdstream", None)
+    if orig is None or getattr(orig, "_onlinekit", False):
+        return
+
+    def to_stderr(data, *args, **kwargs):
+        if data.get("pid") == "raylet" and not data.get("is_err"):
+            for line in data.get("lines", []):
+                first = str(line).strip().splitlines()
+                if first:
+                    print(f"ray: {first[0]}", file=sys.stderr)
+            return None
+        return orig(data, *args, **kwargs)
+
+    to_stderr._onlinekit = True
+    worker.print_to_stdstream = to_stderr
 
 
 def _apply(fn: Callable, shared: tuple, args: tuple) -> Any:
