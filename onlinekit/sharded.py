@@ -324,8 +324,9 @@ def replay_sharded(
     schema
         Column roles (default: target ``y``, every other column a feature).
     backend
-        ``"local"`` (``jobs`` worker processes, 1 = in this process) or ``"ray"`` (one Ray task
-        per shard; ``address`` as in :func:`onlinekit.experiments.ray_backend.ensure_ray`).
+        ``"local"`` (``jobs`` worker processes, one BLAS thread each; 1 = in this process) or
+        ``"ray"`` (one Ray task per shard; ``jobs > 1`` caps the tasks running at once;
+        ``address`` as in :func:`onlinekit.experiments.ray_backend.ensure_ray`).
     metrics
         Metric names for :func:`onlinekit.metrics.make_metric` (default: the replay defaults).
     block_size, errors, record_every
@@ -380,7 +381,8 @@ def replay_sharded(
         from onlinekit.experiments.ray_backend import map_tasks
 
         results, fails = map_tasks(_replay_shard, per_key, shared=shared, address=address, progress=progress,
-                                   max_retries=max_retries, desc="shards")
+                                   max_retries=max_retries, desc="shards",
+                                   max_in_flight=int(jobs) if int(jobs) > 1 else None)
         errs = {f["index"]: f["error"] for f in fails}
         outcomes = [(results[i], errs.get(i)) for i in range(len(keys))]
     elif int(jobs) > 1 and len(keys) > 1:

@@ -185,3 +185,21 @@ def test_missing_key_in_csv_names_the_line(tmp_path):
     path.write_text("tenant,x0,y\na,1,1\n,2,2\n")
     with pytest.raises(ValueError, match=r"k.csv, line 3: shard key 'tenant' is missing"):
         replay_sharded(OGD(), open_source(str(path)), "tenant")
+
+
+def test_jobs_cap_ray_tasks_in_flight(monkeypatch):
+    from onlinekit.experiments import ray_backend
+
+    seen = []
+
+    def fake_map_tasks(fn, arg_tuples, **kw):
+        seen.append(kw["max_in_flight"])
+        return [fn(*kw["shared"], *a) for a in arg_tuples], []
+
+    monkeypatch.setattr(ray_backend, "map_tasks", fake_map_tasks)
+    src = ArraySource(_data(120))
+    local = replay_sharded(OGD(), src, "advertiser")
+    for jobs in (1, 3):
+        rep = replay_sharded(OGD(), src, "advertiser", backend="ray", jobs=jobs)
+        assert _strip(rep.to_dict(timing=False)) == _strip(local.to_dict(timing=False))
+    assert seen == [None, 3]
