@@ -290,16 +290,19 @@ def _finish_replay(report, out) -> None:
 @click.option("--list", "list_", is_flag=True, help="List the registered experiments.")
 @click.option("--seeds", type=int, default=None, help="Number of seeds (default: the config's n_seeds).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Root seed; per-run seeds are spawned from it.")
-@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Parallel worker processes.")
+@click.option("--jobs", "-j", type=int, default=None,
+              help="local: worker processes (default 1); ray: most seeds running at once (default: no cap).")
 @click.option("--quick", is_flag=True, help="Small setting (seconds).")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Override a config field.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None, help="Output directory (default runs/NAME).")
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: process pool (--jobs); ray: one Ray task per seed (extra onlinekit[ray]).")
-@click.option("--address", default=None, help="Ray cluster address (default: start a local Ray instance).")
+@click.option("--address", default=None,
+              help="With --backend ray: HOST:PORT (GCS), ray://HOST:PORT or auto (default: a local Ray instance).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out: skip seeds already written (same config).")
 @click.option("--progress/--no-progress", default=None)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, address, progress, debug):
+def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, address, resume, progress, debug):
     """Rerun a paper experiment over seeds; writes config, per-seed results, table and plots."""
     try:
         from onlinekit.experiments.runner import config_from_params, load_experiment, run_experiment
@@ -311,6 +314,8 @@ def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, addr
             for n, info in reg.items():
                 click.echo(f"{n:<{width}}  {info.description}")
             return
+        if address and backend != "ray":
+            raise ValueError("--address applies to the Ray backend: add --backend ray")
         mod = load_experiment(name)
         cfg = mod.Config.quick() if quick else mod.Config()
         if params:
@@ -318,7 +323,7 @@ def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, addr
         out = out or str(Path("runs") / name)
         show = sys.stderr.isatty() if progress is None else progress
         res = run_experiment(name, config=cfg, n_seeds=seeds, seed=seed, jobs=jobs, out=out,
-                             progress=show, backend=backend, address=address)
+                             progress=show, backend=backend, address=address, resume=resume)
     except _USER_ERRORS as exc:
         _fail(exc, debug)
         return
