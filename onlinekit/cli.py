@@ -90,11 +90,14 @@ def main() -> None:
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="With --shard-by: local processes (--jobs) or one Ray task per shard.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="With --shard-by: local worker processes.")
+@click.option("--missing-key", type=click.Choice(["error", "pool"]), default="error", show_default=True,
+              help="With --shard-by: a row without a key is an error, or all such rows form one shard.")
 @click.option("--address", default=None, help="Ray cluster address (default: start a local Ray instance).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def replay(source, learner, params, target, features, groups, sensitive, metric_names, delimiter, no_header, names,
            na_values, missing, categorical, max_levels, hash_bits, scale, out, checkpoint_every, checkpoint_path,
-           resume, errors, block_size, record_every, max_events, progress, shard_by, backend, jobs, address, debug):
+           resume, errors, block_size, record_every, max_events, progress, shard_by, backend, jobs, missing_key, address,
+           debug):
     """Replay a logged stream (CSV, JSONL, Parquet, river:NAME, synthetic:NAME) through a learner.
 
     For each event in order: predict, then learn. With no SOURCE, replays the Phishing
@@ -155,7 +158,8 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
             show = sys.stderr.isatty() if progress is None else progress
             report = replay_sharded(model, src, shard_by, schema=schema, backend=backend, jobs=jobs,
                                     address=address, metrics=metric_names or None, block_size=block_size,
-                                    errors=errors, record_every=record_every, progress=show)
+                                    errors=errors, record_every=record_every, progress=show,
+                                    missing_key=missing_key, encoder=encoder)
             _finish_replay(report, out)
             for f in report.failures:
                 click.echo(f"shard {shard_by}={f['key']} failed: {f['error']}", err=True)

@@ -9,6 +9,7 @@ and between job counts, because each shard is a pure function of its own events.
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import json
@@ -61,10 +62,10 @@ MISSING_KEY = ("error", "pool")
 def _missing_error(source: Source, shard_by: str, chunk, j: int) -> ValueError:
     where = f"line {int(chunk.lines[j])}" if chunk.lines is not None else f"event offset {chunk.offset + j}"
     return ValueError(f"{source.name}, {where}: shard key {shard_by!r} is missing (empty, null, NaN or infinite); "
-                      "pass missing_key='pool' to replay such rows as one shard (key '')")
+                      "pass missing_key='pool' (--missing-key pool) to replay such rows as one shard (key '')")
 
 
-def split_by_key(source: Source, schema, shard_by: str, *, missing_key: str = "error",
+def split_by_key(source: Source, schema, shard_by: str, *, missing_key: str = "error", encoder=None,
                  chunk_size: int = 65536) -> tuple[Any, dict[str, tuple[dict, Any]]]:
     """Read ``source`` and split its rows by the value of column ``shard_by``.
 
@@ -107,12 +108,15 @@ def split_by_key(source: Source, schema, shard_by: str, *, missing_key: str = "e
     available = source.column_names()
     if shard_by not in available:
         raise KeyError(f"shard column {shard_by!r} not in the source; it has {available}")
+    text_ok = encoder is not None and encoder.categorical != "none"
     if schema.features is None:  # implicit features: every other column but the key
-        feats = tuple(c for c in schema.resolve_features(available) if c != shard_by)
+        feats = tuple(c for c in schema.resolve_features(available, text_ok) if c != shard_by)
         schema = dataclasses.replace(schema, features=feats)
-    kinds = schema.kinds(available)
+    # shards are held as columns in memory: categorical columns as text, not source codes
+    kinds = {c: {"cat": "str", "cat_or_float": "str_or_float"}.get(k, k)
+             for c, k in schema.kinds(available, encoder).items()}
     kinds.setdefault(shard_by, "str")
-    keep = [c for c in kinds if c != shard_by] + ([shard_by] if shard_by in schema.kinds(available) else [])
+    keep = [c for c in kinds if c != shard_by] + ([shard_by] if shard_by in schema.kinds(available, encoder) else [])
     key_parts: list[np.ndarray] = []
     col_parts: dict[str, list[np.ndarray]] = {c: [] for c in keep}
     line_parts: list = []
@@ -249,7 +253,9 @@ def _replay_shard(learner, schema, metric_names, replay_kw, source_name, shard_b
 
     model = learner.clone()
     src = _ShardSource(columns, lines, f"{source_name}[{shard_by}={key}]")
-    stream = Stream(src, schema, block_size=replay_kw.get("block_size", 8192), errors=replay_kw.get("errors", "raise"))
+    encoder = copy.deepcopy(replay_kw.get("encoder"))  # a fresh, unused encoder per shard
+    stream = Stream(src, schema, block_size=replay_kw.get("block_size", 8192), errors=replay_kw.get("errors", "raise"),
+                    encoder=encoder)
     metrics = None
     if metric_names:
         task = engine.task_of(model)
@@ -310,6 +316,7 @@ def replay_sharded(
     progress: bool = False,
     max_retries: int = 2,
     missing_key: str = "error",
+    encoder=None,
 ) -> ShardedReport:
     """Replay ``source`` with one clone of ``learner`` per value of column ``shard_by``.
 
@@ -338,6 +345,9 @@ def replay_sharded(
     missing_key
         ``"error"`` or ``"pool"``: see :func:`split_by_key` (which also gives the rule by
         which keys from different sources compare).
+    encoder
+        Optional unused :class:`~onlinekit.streams.encode.FeatureEncoder`: each shard gets a
+        fresh copy (its own category levels and running statistics).
 
     Returns
     -------
@@ -370,8 +380,8 @@ def replay_sharded(
     t0 = time.perf_counter()
     if schema is None:
         schema = Schema(target="y" if "y" in source.column_names() else None)
-    schema2, shards = split_by_key(source, schema, shard_by, missing_key=missing_key)
-    replay_kw = {"block_size": int(block_size), "errors": errors, "record_every": record_every}
+    schema2, shards = split_by_key(source, schema, shard_by, missing_key=missing_key, encoder=encoder)
+    replay_kw = {"block_size": int(block_size), "errors": errors, "record_every": record_every, "encoder": encoder}
     names = tuple(metrics) if metrics else None
     shared = (learner, schema2, names, replay_kw, source.name, shard_by)
     keys = list(shards)
