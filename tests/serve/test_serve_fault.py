@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,48 +26,15 @@ import pytest
 pytest.importorskip("uvicorn")
 pytest.importorskip("starlette")
 
-from serve_helpers import PARAMS, assert_same_state, make_events, oracle  # noqa: E402
+from serve_helpers import PARAMS, assert_same_state, make_events, oracle, start_server  # noqa: E402
+from serve_helpers import free_port as _free_port  # noqa: E402
+from serve_helpers import subprocess_env as _env  # noqa: E402
 
 from onlinekit.serve.service import LearnerService  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
 
 def _start_server(state: Path, port: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "onlinekit.serve.server_cli", "serve", "--learner", "ogd",
-           "-p", f"lr={PARAMS['lr']}", "--state", str(state), "--port", str(port), "--snapshot-every", "37"]
-    errfile = state.parent / "server.err"
-    with open(errfile, "ab") as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=_env())
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("server exited: " + errfile.read_text()[-3000:])
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            c.request("GET", "/health")
-            r = c.getresponse()
-            r.read()
-            if r.status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.05)
-        finally:
-            c.close()
-    proc.kill()
-    raise AssertionError("server did not come up")
+    return start_server(state, port, "--snapshot-every", "37")
 
 
 def _post(conn, ev, key):
