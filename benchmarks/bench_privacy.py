@@ -7,7 +7,12 @@
 * Square-root factorization at T = 2**20 (replay mode: one FFT for the whole horizon's
   correlated noise + running sums): seconds; the peer is the same computation in plain numpy
   (``np.fft`` convolution, ``np.cumsum``) without the class.
-* Streaming square-root path (O(t) per step) and the secure discrete-noise tree: releases/s.
+* Streaming square-root path (O(t) per step): releases/s.
+* Secure path (exact discrete noise from ``os.urandom``): discrete Gaussian and discrete
+  Laplace samples/s for a 200k vector at a small and a large scale, against OpenDP's exact
+  samplers (``make_gaussian`` / ``make_laplace`` on ``i64`` vectors) at the same scale in the
+  same run (the ``opendp`` entry says "not run" without OpenDP); and the tree counter's block
+  release at T = 2**20 on the secure path (discrete Gaussian, rho = 1/2, grid_bits = 20).
 
 Library peers run in their own virtual environments (they pull jax / tensorflow, which the
 project does not depend on), in a subprocess of the same benchmark run, when these environment
@@ -167,6 +172,68 @@ def _peers(quick: bool) -> dict:
     }
 
 
+def _opendp_sampler(kind: str, scale: float):
+    try:
+        import opendp.prelude as dp
+    except ImportError:
+        return None
+    dp.enable_features("contrib")
+    dom = dp.vector_domain(dp.atom_domain(T="i64"))
+    if kind == "gaussian":
+        return dp.m.make_gaussian(dom, dp.l2_distance(T="i64"), scale=scale)
+    return dp.m.make_laplace(dom, dp.l1_distance(T="i64"), scale=scale)
+
+
+def _secure(x: np.ndarray, repeats: int) -> dict:
+    """Secure-path sampling vs OpenDP, and the secure tree counter at T = 2**20."""
+    from fractions import Fraction
+
+    from onlinekit.privacy import TreeCounter
+    from onlinekit.privacy.noise import SecureBitStream
+
+    out: dict = {}
+    n = 200_000
+    zeros = [0] * n
+    bits = SecureBitStream()
+    bits.discrete_gaussian(Fraction(4), 10)  # compile
+    bits.discrete_laplace(Fraction(2), 10)
+    for kind in ("gaussian", "laplace"):
+        for scale in (10.0, 2.0**20):
+            tag = f"secure_{kind}_scale{int(scale)}"
+            if kind == "gaussian":
+                def ours(scale=scale):
+                    return bits.discrete_gaussian(Fraction(scale) ** 2, n)
+            else:
+                def ours(scale=scale):
+                    return bits.discrete_laplace(Fraction(scale), n)
+            t, _ = _best(ours, repeats, tag)
+            out[tag + "_samples_per_s"] = n / t
+            out[tag + "_samples_per_s_cpu"] = n / _CPU[tag]
+            m = _opendp_sampler(kind, scale)
+            if m is None:
+                out["opendp"] = "not run (opendp not installed)"
+                continue
+            t, _ = _best(lambda m=m: m(zeros), repeats, "odp" + tag)
+            out["opendp_" + tag[len("secure_"):] + "_samples_per_s"] = n / t
+            out["opendp_" + tag[len("secure_"):] + "_samples_per_s_cpu"] = n / _CPU["odp" + tag]
+            out[tag + "_speedup_vs_opendp"] = (n / _CPU[tag]) / (n / _CPU["odp" + tag])
+    T = 2**20
+    TreeCounter(T=8).release_many(np.zeros(8))  # compile
+    for hon in (False, True):
+        key = f"tree{'_honaker' if hon else ''}_secure_T2^20"
+        t, _ = _best(lambda hon=hon: TreeCounter(T=T, privacy=("zcdp", 0.5), honaker=hon).release_many(x[:T]),
+                     repeats, key)
+        out[key + "_releases_per_s"] = T / t
+        out[key + "_releases_per_s_cpu"] = T / _CPU[key]
+    try:
+        import opendp
+
+        out["opendp_version"] = opendp.__version__
+    except (ImportError, AttributeError):
+        pass
+    return out
+
+
 def run(quick: bool = False) -> dict:
     from onlinekit.privacy import SqrtFactorCounter, TreeCounter
 
@@ -205,9 +272,7 @@ def run(quick: bool = False) -> dict:
     SqrtFactorCounter(T=4, mode="streaming", noise="seeded", seed=0).release_many(np.zeros(4))
     t, _ = _best(lambda: SqrtFactorCounter(T=Ts, mode="streaming", noise="seeded", seed=0).release_many(x[:Ts]), 1)
     res[f"sqrt_streaming_T{Ts}_releases_per_s"] = Ts / t
-    n_sec = 2000 if quick else 10000
-    t, _ = _best(lambda: TreeCounter(T=n_sec, privacy=("zcdp", 0.5)).release_many(x[:n_sec]), 1)
-    res["tree_secure_releases_per_s"] = n_sec / t
+    res.update(_secure(x, repeats))
     peers = _peers(quick)
     res["peers"] = peers
     jp = peers["jax_privacy"]

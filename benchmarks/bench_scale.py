@@ -5,6 +5,12 @@
   pool) and the Ray backend (``run_seeds``, one task per seed, on a local Ray instance with
   the machine's CPUs); Ray's start-up cost (``ray.init``) is reported apart, and whether the
   Ray results equal the local ones bit for bit. Skipped when Ray is not installed.
+  ``pool_over_ray_first`` compares like with like: both cold (worker processes started for
+  the call), the same number of workers, Ray's ``ray.init`` reported apart; Ray's second,
+  warm run (workers reused) has no local counterpart and is reported on its own. The pool's
+  workers run one BLAS thread each; the same pool without that limit is timed too.
+* ``split``: sharded replay's key splitter (a stable sort) vs the quadratic reference it
+  replaced, 10^4 tenants x 2*10^5 rows (quick: 10^3 x 2*10^4), and whether the shards agree.
 * ``cpu_kernels``: each CPU many-run kernel of :mod:`onlinekit.cuda` against a Python loop
   over runs of the family's single-run implementation (``OGD.predict_learn_many``,
   ``OMD.update_many``, ``TreeCounter.release_many``, ``best_perm``), runs per second.
@@ -61,8 +67,19 @@ def bench_grid(quick: bool) -> dict:
     out["serial_s"] = time.perf_counter() - t
     t = time.perf_counter()
     pool = run_experiment(name, config=cfg, n_seeds=n, jobs=cpus)
-    out["local_pool_s"] = time.perf_counter() - t
+    out["local_pool_s"] = time.perf_counter() - t  # cold: starts its worker processes
     out["pool_equals_serial"] = _same(pool.results, serial.results)
+    out["serial_over_pool"] = out["serial_s"] / out["local_pool_s"]
+    # the same pool without the one-BLAS-thread-per-worker limit (what the runner did before)
+    from concurrent.futures import ProcessPoolExecutor
+
+    from onlinekit.experiments.runner import _call
+
+    t = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=cpus) as ex:
+        unlimited = list(ex.map(_call, [(mod.run, cfg, s) for s in serial.seeds]))
+    out["local_pool_unlimited_threads_s"] = time.perf_counter() - t
+    out["unlimited_equals_serial"] = _same(unlimited, serial.results)
     if not ray_available():
         out["ray"] = "skipped: Ray is not installed (pip install 'onlinekit[ray]')"
         return out
@@ -72,23 +89,56 @@ def bench_grid(quick: bool) -> dict:
 
     started = not ray.is_initialized()
     t = time.perf_counter()
-    ensure_ray(num_cpus=cpus)
+    ensure_ray(num_cpus=cpus)  # as many Ray CPUs as pool workers
     out["ray_startup_s"] = time.perf_counter() - t
     try:
         t = time.perf_counter()
         results, failures = run_seeds(mod.run, cfg, serial.seeds)
-        out["ray_first_s"] = time.perf_counter() - t  # includes worker start and cold imports
+        out["ray_first_s"] = time.perf_counter() - t  # cold: starts workers, cold imports (like the pool)
         t = time.perf_counter()
         results, failures = run_seeds(mod.run, cfg, serial.seeds)
-        out["ray_s"] = time.perf_counter() - t
+        out["ray_warm_s"] = time.perf_counter() - t  # workers reused: no local counterpart
         out["ray_failures"] = len(failures)
         out["ray_equals_local"] = _same(results, serial.results)
         out["ray_total_with_startup_s"] = out["ray_startup_s"] + out["ray_first_s"]
-        out["pool_over_ray"] = out["local_pool_s"] / out["ray_s"]
+        # like for like: both cold, same number of workers, Ray's own start-up (ray.init) apart
+        out["pool_over_ray_first"] = out["local_pool_s"] / out["ray_first_s"]
     finally:
         if started:
             ray.shutdown()
     return out
+
+
+def _quadratic_splitter():
+    """The original O(keys x rows) splitter, kept as a slow reference in the tests."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "tests" / "scale" / "scale_reference.py"
+    spec = importlib.util.spec_from_file_location("_scale_reference", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.split_by_key_quadratic
+
+
+def bench_split(quick: bool) -> dict:
+    """``split_by_key`` (one stable sort) against the quadratic reference it replaced, on
+    10^4 tenants x 2*10^5 rows (quick: 10^3 x 2*10^4) with text keys."""
+    from onlinekit.sharded import split_by_key
+    from onlinekit.streams import ArraySource, Schema
+
+    tenants, rows = (1_000, 20_000) if quick else (10_000, 200_000)
+    rng = np.random.default_rng(0)
+    keys = np.array([f"tenant-{i}" for i in range(tenants)], dtype=object)[rng.integers(0, tenants, rows)]
+    src = ArraySource({"tenant": keys, "x0": rng.normal(size=rows), "x1": rng.normal(size=rows),
+                       "y": rng.normal(size=rows)})
+    tn, new = _best(lambda: split_by_key(src, Schema(target="y"), "tenant")[1], repeats=3)
+    old_fn = _quadratic_splitter()
+    to, old = _best(lambda: old_fn(src, Schema(target="y"), "tenant"), repeats=1)
+    same = list(new) == list(old) and all(
+        new[k][0][c].tobytes() == old[k][0][c].tobytes() for k in new for c in new[k][0])
+    return {"tenants": tenants, "rows": rows, "shards": len(new), "sort_split_s": tn, "quadratic_split_s": to,
+            "speedup": to / tn, "same_shards": same}
 
 
 def bench_cpu_kernels(quick: bool) -> dict:
@@ -188,8 +238,9 @@ def bench_gpu(quick: bool, sizes: tuple[int, int] | None = None, allow_simulator
 
 
 def run(quick: bool = False) -> dict:
-    """All three parts; each part's figures are in its own entry."""
-    return {"cpu_kernels": bench_cpu_kernels(quick), "gpu": bench_gpu(quick), "grid": bench_grid(quick)}
+    """All parts; each part's figures are in its own entry."""
+    return {"split": bench_split(quick), "cpu_kernels": bench_cpu_kernels(quick), "gpu": bench_gpu(quick),
+            "grid": bench_grid(quick)}
 
 
 if __name__ == "__main__":  # pragma: no cover

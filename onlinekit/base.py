@@ -289,7 +289,9 @@ class Learner:
         return out
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore state produced by :meth:`state_dict` of a learner with the same params."""
+        """Restore state produced by :meth:`state_dict` of a learner with the same params
+        (states written by earlier onlinekit versions go through :meth:`_upgrade_state`)."""
+        state = self._upgrade_state(dict(state))
         expected = set(self._state_names())
         given = {k for k in state if k != "_rng"}
         if expected and given != expected:
@@ -309,6 +311,11 @@ class Learner:
 
     def _after_load(self) -> None:
         """Hook: rebuild derived caches after :meth:`load_state_dict` (override)."""
+
+    def _upgrade_state(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Hook: bring a state from an earlier onlinekit version to the current layout
+        (override where a layout changed; the default changes nothing)."""
+        return state
 
 
 def _export(v: Any) -> Any:

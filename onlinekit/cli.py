@@ -8,6 +8,7 @@ learner, missing column, malformed file, bad parameter) print one line and exit 
 from __future__ import annotations
 
 import os
+import inspect
 import shlex
 import sys
 from pathlib import Path
@@ -89,11 +90,14 @@ def main() -> None:
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="With --shard-by: local processes (--jobs) or one Ray task per shard.")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="With --shard-by: local worker processes.")
+@click.option("--missing-key", type=click.Choice(["error", "pool"]), default="error", show_default=True,
+              help="With --shard-by: a row without a key is an error, or all such rows form one shard.")
 @click.option("--address", default=None, help="Ray cluster address (default: start a local Ray instance).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def replay(source, learner, params, target, features, groups, sensitive, metric_names, delimiter, no_header, names,
            na_values, missing, categorical, max_levels, hash_bits, scale, out, checkpoint_every, checkpoint_path,
-           resume, errors, block_size, record_every, max_events, progress, shard_by, backend, jobs, address, debug):
+           resume, errors, block_size, record_every, max_events, progress, shard_by, backend, jobs, missing_key, address,
+           debug):
     """Replay a logged stream (CSV, JSONL, Parquet, river:NAME, synthetic:NAME) through a learner.
 
     For each event in order: predict, then learn. With no SOURCE, replays the Phishing
@@ -128,9 +132,18 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
         if learner is None:  # the default learner fits the target: 0/1 labels -> logistic
             learner = "ogd-classifier" if _binary_target(src, target) else "ogd"
         cls = get_learner_class(learner)
-        model = cls(**_parse_params(params))
+        kw = _parse_params(params)
+        sensitive = _column_ref(sensitive, cols)
+        if sensitive is not None and "n_groups" in inspect.signature(cls).parameters:
+            k = _count_groups(src, sensitive)
+            if "n_groups" not in kw:
+                kw["n_groups"] = max(2, k)  # sized from the data
+            elif isinstance(kw["n_groups"], int) and k > kw["n_groups"]:
+                raise ValueError(f"--sensitive {sensitive}: the data has {k} groups, more than n_groups="
+                                 f"{kw['n_groups']}; leave n_groups out to size it from the data")
+        model = cls(**kw)
         feats = tuple(_column_ref(c.strip(), cols) for f in features for c in f.split(",") if c.strip()) or None
-        schema = Schema(features=feats, target=target, groups=tuple(groups), sensitive=_column_ref(sensitive, cols))
+        schema = Schema(features=feats, target=target, groups=tuple(groups), sensitive=sensitive)
         cats = categorical if categorical in ("auto", "none") else tuple(
             _column_ref(c.strip(), cols) for c in categorical.split(",") if c.strip())
         encoder = FeatureEncoder(cats, max_levels=max_levels, hash_bits=hash_bits, missing=missing, scale=scale,
@@ -145,7 +158,8 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
             show = sys.stderr.isatty() if progress is None else progress
             report = replay_sharded(model, src, shard_by, schema=schema, backend=backend, jobs=jobs,
                                     address=address, metrics=metric_names or None, block_size=block_size,
-                                    errors=errors, record_every=record_every, progress=show)
+                                    errors=errors, record_every=record_every, progress=show,
+                                    missing_key=missing_key, encoder=encoder)
             _finish_replay(report, out)
             for f in report.failures:
                 click.echo(f"shard {shard_by}={f['key']} failed: {f['error']}", err=True)
@@ -204,7 +218,8 @@ def _open_replay_source(source, errors, delimiter, no_header, names, na_values):
             raise ValueError(f"{exc}; if the file has no header row, use --no-header or --names A,B,C") from None
         raise
     cols = src.column_names()
-    if is_csv and "header" not in csv_opts and cols and all(_is_number(c) for c in cols):
+    header = getattr(src, "header_row", None) or cols
+    if is_csv and "header" not in csv_opts and header and all(_is_number(c) for c in header):
         raise ValueError(f"{source}: the first line {cols} looks like data, not column names; "
                          "use --no-header (columns c0, c1, ...) or --names A,B,C")
     return src
@@ -227,6 +242,21 @@ def _binary_target(src, target: str) -> bool:
         raise ValueError(f"target column {target!r} holds text ({v[0]!r}, ...): give a numeric target, or an "
                          f"expression such as --target '{target} == \"{v[0]}\"'")
     return v.dtype != object and bool(np.isin(v, (0.0, 1.0)).all())
+
+
+def _count_groups(src, sensitive: str) -> int:
+    """Distinct values of the sensitive column (or expression) over the whole source."""
+    import numpy as np
+
+    from onlinekit.streams import Schema
+
+    sch = Schema(sensitive=sensitive, features=())
+    kinds = {c: k for c, k in sch.kinds(src.column_names()).items()}
+    seen = set()
+    for chunk in src.chunks(chunk_size=65536, kinds=kinds):
+        vals = chunk.columns[sensitive] if sch._sensitive_expr is None else sch._sensitive_expr.evaluate(chunk.columns)
+        seen.update(np.unique(np.asarray(vals)).tolist())
+    return len(seen)
 
 
 def _is_number(text: str) -> bool:
@@ -264,16 +294,19 @@ def _finish_replay(report, out) -> None:
 @click.option("--list", "list_", is_flag=True, help="List the registered experiments.")
 @click.option("--seeds", type=int, default=None, help="Number of seeds (default: the config's n_seeds).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Root seed; per-run seeds are spawned from it.")
-@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="Parallel worker processes.")
+@click.option("--jobs", "-j", type=int, default=None,
+              help="local: worker processes (default 1); ray: most seeds running at once (default: no cap).")
 @click.option("--quick", is_flag=True, help="Small setting (seconds).")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Override a config field.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None, help="Output directory (default runs/NAME).")
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: process pool (--jobs); ray: one Ray task per seed (extra onlinekit[ray]).")
-@click.option("--address", default=None, help="Ray cluster address (default: start a local Ray instance).")
+@click.option("--address", default=None,
+              help="With --backend ray: HOST:PORT (GCS), ray://HOST:PORT or auto (default: a local Ray instance).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out: skip seeds already written (same config).")
 @click.option("--progress/--no-progress", default=None)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, address, progress, debug):
+def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, address, resume, progress, debug):
     """Rerun a paper experiment over seeds; writes config, per-seed results, table and plots."""
     try:
         from onlinekit.experiments.runner import config_from_params, load_experiment, run_experiment
@@ -285,6 +318,8 @@ def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, addr
             for n, info in reg.items():
                 click.echo(f"{n:<{width}}  {info.description}")
             return
+        if address and backend != "ray":
+            raise ValueError("--address applies to the Ray backend: add --backend ray")
         mod = load_experiment(name)
         cfg = mod.Config.quick() if quick else mod.Config()
         if params:
@@ -292,7 +327,7 @@ def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, addr
         out = out or str(Path("runs") / name)
         show = sys.stderr.isatty() if progress is None else progress
         res = run_experiment(name, config=cfg, n_seeds=seeds, seed=seed, jobs=jobs, out=out,
-                             progress=show, backend=backend, address=address)
+                             progress=show, backend=backend, address=address, resume=resume)
     except _USER_ERRORS as exc:
         _fail(exc, debug)
         return

@@ -9,12 +9,12 @@ and between job counts, because each shard is a pure function of its own events.
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import json
 import math
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,19 +55,40 @@ class _ShardSource(Source):
             yield Chunk(lo, {c: self._cols[c][lo:hi] for c in names}, lines, self.name)
 
 
-def _key_text(v: Any) -> str:
-    if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
-        return str(int(v))
-    return str(v)
+#: How rows with a missing key are handled: an error naming the first one, or one shard.
+MISSING_KEY = ("error", "pool")
 
 
-def split_by_key(source: Source, schema, shard_by: str) -> tuple[Any, dict[str, tuple[dict, Any]]]:
+def _missing_error(source: Source, shard_by: str, chunk, j: int) -> ValueError:
+    where = f"line {int(chunk.lines[j])}" if chunk.lines is not None else f"event offset {chunk.offset + j}"
+    return ValueError(f"{source.name}, {where}: shard key {shard_by!r} is missing (empty, null, NaN or infinite); "
+                      "pass missing_key='pool' (--missing-key pool) to replay such rows as one shard (key '')")
+
+
+def split_by_key(source: Source, schema, shard_by: str, *, missing_key: str = "error", encoder=None,
+                 chunk_size: int = 65536) -> tuple[Any, dict[str, tuple[dict, Any]]]:
     """Read ``source`` and split its rows by the value of column ``shard_by``.
 
     Returns ``(schema, shards)``: the schema to replay each shard with (the shard column is
-    removed from the features when they were implicit; named explicitly, it stays one) and ``{key: (columns, lines)}`` in
-    order of the keys' first appearance, each shard's rows in stream order. Numeric keys
-    that are whole numbers are written without a decimal point (``3`` rather than ``3.0``).
+    removed from the features when they were implicit; named explicitly, it stays one) and
+    ``{key: (columns, lines)}`` in order of the keys' first appearance, each shard's rows in
+    stream order. Rows are grouped by one stable sort of the keys (``O(n log n)``).
+
+    Keys are compared as text, the same way from every source: text (a CSV column, JSON
+    strings) as written, so ``3``, ``3.0`` and ``03`` are three keys; numbers (float or
+    integer arrays, Parquet numeric columns) canonically, a whole number without a decimal
+    point (``3.0`` -> ``"3"``) and any other as its shortest round-trip form (``"0.5"``).
+    A CSV key column is read as text unless ``schema.features`` names it (then as numbers).
+
+    Parameters
+    ----------
+    source, schema, shard_by
+        The stream, its column roles and the key column.
+    missing_key
+        ``"error"`` (default): an empty, null, NaN or infinite key raises ``ValueError``
+        naming the first such row. ``"pool"``: those rows form one shard, key ``""``.
+    chunk_size
+        Rows read per chunk.
 
     Examples
     --------
@@ -78,33 +99,47 @@ def split_by_key(source: Source, schema, shard_by: str) -> tuple[Any, dict[str, 
     >>> schema.features, list(shards), shards["a"][0]["x"].tolist()
     (('x',), ['a', 'b'], [0.0, 2.0])
     """
+    from onlinekit._shard_keys import key_texts
     from onlinekit.streams import Schema
 
+    if missing_key not in MISSING_KEY:
+        raise ValueError(f"missing_key must be one of {MISSING_KEY}, got {missing_key!r}")
     schema = schema if schema is not None else Schema()
     available = source.column_names()
     if shard_by not in available:
         raise KeyError(f"shard column {shard_by!r} not in the source; it has {available}")
+    text_ok = encoder is not None and encoder.categorical != "none"
     if schema.features is None:  # implicit features: every other column but the key
-        feats = tuple(c for c in schema.resolve_features(available) if c != shard_by)
+        feats = tuple(c for c in schema.resolve_features(available, text_ok) if c != shard_by)
         schema = dataclasses.replace(schema, features=feats)
-    kinds = schema.kinds(available)
+    # shards are held as columns in memory: categorical columns as text, not source codes
+    kinds = {c: {"cat": "str", "cat_or_float": "str_or_float"}.get(k, k)
+             for c, k in schema.kinds(available, encoder).items()}
     kinds.setdefault(shard_by, "str")
-    parts: dict[str, list[dict]] = {}
-    line_parts: dict[str, list] = {}
-    keep = [c for c in kinds if c != shard_by] + ([shard_by] if shard_by in schema.kinds(available) else [])
-    for chunk in source.chunks(start=0, chunk_size=65536, kinds=kinds):
-        keys = np.array([_key_text(v) for v in chunk.columns[shard_by]], dtype=object)
-        uniq, first = np.unique(keys, return_index=True)
-        for key in uniq[np.argsort(first, kind="stable")]:
-            mask = keys == key
-            parts.setdefault(key, []).append({c: chunk.columns[c][mask] for c in keep})
-            line_parts.setdefault(key, []).append(None if chunk.lines is None else chunk.lines[mask])
+    keep = [c for c in kinds if c != shard_by] + ([shard_by] if shard_by in schema.kinds(available, encoder) else [])
+    key_parts: list[np.ndarray] = []
+    col_parts: dict[str, list[np.ndarray]] = {c: [] for c in keep}
+    line_parts: list = []
+    for chunk in source.chunks(start=0, chunk_size=int(chunk_size), kinds=kinds):
+        keys, missing = key_texts(chunk.columns[shard_by])
+        if missing_key == "error" and missing.any():
+            raise _missing_error(source, shard_by, chunk, int(np.argmax(missing)))
+        key_parts.append(keys)
+        for c in keep:
+            col_parts[c].append(np.asarray(chunk.columns[c]))
+        line_parts.append(chunk.lines)
+    if not key_parts:
+        return schema, {}
+    keys = np.concatenate(key_parts)
+    uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    perm = np.argsort(inverse, kind="stable")  # rows grouped by key, stream order within a key
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(uniq)))])
+    cols = {c: np.concatenate(col_parts[c])[perm] for c in keep}
+    lines = None if any(v is None for v in line_parts) else np.concatenate(line_parts)[perm]
     shards: dict[str, tuple[dict, Any]] = {}
-    for key, cols in parts.items():
-        merged = {c: np.concatenate([p[c] for p in cols]) for c in keep}
-        ls = line_parts[key]
-        lines = None if any(v is None for v in ls) else np.concatenate(ls)
-        shards[key] = (merged, lines)
+    for g in np.argsort(first, kind="stable"):  # keys in order of first appearance
+        lo, hi = int(bounds[g]), int(bounds[g + 1])
+        shards[str(uniq[g])] = ({c: v[lo:hi] for c, v in cols.items()}, None if lines is None else lines[lo:hi])
     return schema, shards
 
 
@@ -218,7 +253,9 @@ def _replay_shard(learner, schema, metric_names, replay_kw, source_name, shard_b
 
     model = learner.clone()
     src = _ShardSource(columns, lines, f"{source_name}[{shard_by}={key}]")
-    stream = Stream(src, schema, block_size=replay_kw.get("block_size", 8192), errors=replay_kw.get("errors", "raise"))
+    encoder = copy.deepcopy(replay_kw.get("encoder"))  # a fresh, unused encoder per shard
+    stream = Stream(src, schema, block_size=replay_kw.get("block_size", 8192), errors=replay_kw.get("errors", "raise"),
+                    encoder=encoder)
     metrics = None
     if metric_names:
         task = engine.task_of(model)
@@ -278,6 +315,8 @@ def replay_sharded(
     record_every: int | None = None,
     progress: bool = False,
     max_retries: int = 2,
+    missing_key: str = "error",
+    encoder=None,
 ) -> ShardedReport:
     """Replay ``source`` with one clone of ``learner`` per value of column ``shard_by``.
 
@@ -292,8 +331,9 @@ def replay_sharded(
     schema
         Column roles (default: target ``y``, every other column a feature).
     backend
-        ``"local"`` (``jobs`` worker processes, 1 = in this process) or ``"ray"`` (one Ray task
-        per shard; ``address`` as in :func:`onlinekit.experiments.ray_backend.ensure_ray`).
+        ``"local"`` (``jobs`` worker processes, one BLAS thread each; 1 = in this process) or
+        ``"ray"`` (one Ray task per shard; ``jobs > 1`` caps the tasks running at once;
+        ``address`` as in :func:`onlinekit.experiments.ray_backend.ensure_ray`).
     metrics
         Metric names for :func:`onlinekit.metrics.make_metric` (default: the replay defaults).
     block_size, errors, record_every
@@ -301,7 +341,13 @@ def replay_sharded(
     progress
         Progress bar over shards.
     max_retries
-        Ray backend: retries per shard task.
+        Ray backend: retries per shard task (system failures only).
+    missing_key
+        ``"error"`` or ``"pool"``: see :func:`split_by_key` (which also gives the rule by
+        which keys from different sources compare).
+    encoder
+        Optional unused :class:`~onlinekit.streams.encode.FeatureEncoder`: each shard gets a
+        fresh copy (its own category levels and running statistics).
 
     Returns
     -------
@@ -334,8 +380,8 @@ def replay_sharded(
     t0 = time.perf_counter()
     if schema is None:
         schema = Schema(target="y" if "y" in source.column_names() else None)
-    schema2, shards = split_by_key(source, schema, shard_by)
-    replay_kw = {"block_size": int(block_size), "errors": errors, "record_every": record_every}
+    schema2, shards = split_by_key(source, schema, shard_by, missing_key=missing_key, encoder=encoder)
+    replay_kw = {"block_size": int(block_size), "errors": errors, "record_every": record_every, "encoder": encoder}
     names = tuple(metrics) if metrics else None
     shared = (learner, schema2, names, replay_kw, source.name, shard_by)
     keys = list(shards)
@@ -345,11 +391,14 @@ def replay_sharded(
         from onlinekit.experiments.ray_backend import map_tasks
 
         results, fails = map_tasks(_replay_shard, per_key, shared=shared, address=address, progress=progress,
-                                   max_retries=max_retries, desc="shards")
+                                   max_retries=max_retries, desc="shards",
+                                   max_in_flight=int(jobs) if int(jobs) > 1 else None)
         errs = {f["index"]: f["error"] for f in fails}
         outcomes = [(results[i], errs.get(i)) for i in range(len(keys))]
     elif int(jobs) > 1 and len(keys) > 1:
-        with ProcessPoolExecutor(max_workers=int(jobs)) as pool:
+        from onlinekit._pool import worker_pool
+
+        with worker_pool(min(int(jobs), len(keys))) as pool:  # one math-library thread per worker
             futs = [pool.submit(_safe_replay, *shared, *a) for a in per_key]
             outcomes = [f.result() for f in futs]
     else:

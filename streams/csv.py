@@ -154,6 +154,24 @@ def _ahead(items: Iterator, depth: int = 2) -> Iterator:
         helper.join()
 
 
+def _dedupe(names: list[str]) -> list[str]:
+    """Header names made unique as pandas does: a repeated ``a`` becomes ``a.1``, ``a.2``, ...
+
+    >>> _dedupe(["a", "b", "a", "a", "a.1"])
+    ['a', 'b', 'a.1', 'a.2', 'a.1.1']
+    """
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        new, k = name, 0
+        while new in seen:
+            k += 1
+            new = f"{name}.{k}"
+        seen.add(new)
+        out.append(new)
+    return out
+
+
 def _unquote(text: str, delimiter: str) -> str:
     """The field text Python's :mod:`csv` module reads from a raw quoted field."""
     rows = list(_pycsv.reader([text], delimiter=delimiter))
@@ -182,7 +200,8 @@ class CSVSource(Source):
         Field separator. Default: ``"\\t"`` for ``.tsv`` files, else sniffed from the first
         line: the most frequent of ``, ; \\t |`` outside quotes (``","`` if none occurs).
     header
-        ``True``: the first row holds the column names. ``False``: there is no header row;
+        ``True``: the first row holds the column names (a repeated name gets a suffix, as
+        pandas does: ``a``, ``a.1``, ``a.2``). ``False``: there is no header row;
         the columns are named ``c0, c1, ...`` (as many as the first row has fields). Or a
         list of names, when the file has no header row.
     na_values
@@ -260,6 +279,8 @@ class CSVSource(Source):
         if self._names is not None:
             self._check_names(self._names)
         self._inferred: dict[str, bool] = {}
+        #: the header row as read from the file (before repeated names were made unique)
+        self.header_row: list[str] | None = None
         #: column -> {code: text} for the categorical codes seen so far (kind ``"cat"``)
         self.level_texts: dict[str, dict[int, str]] = {}
         self._known_codes: dict[str, tuple] = {}  # hash table of level_texts' codes, its size (derived)
@@ -391,8 +412,8 @@ class CSVSource(Source):
                         ]
                     except UnicodeDecodeError as exc:
                         raise StreamError(f"{self.name}, line {int(rline[0])}: cannot decode header ({exc})") from None
-                    self._check_names(names)
-                    self._names = names
+                    self.header_row = names
+                    self._names = _dedupe(names)
                 r0 = 1
             if r0 < nr:
                 yield _Batch(raw, buf, fs, fe, ff, rfs, rnf, rline, r0, nr, row0, vals, stat, hsh, hslow, hslot)

@@ -30,8 +30,10 @@ class JSONLSource(Source):
 
     Column names are the keys of the first object. Later objects may carry extra keys
     (ignored); a missing key, a line that is not a JSON object, a non-number in a numeric
-    column (booleans and ``null`` are not numbers) or a non-string in a text column make the
-    row malformed. Blank lines are skipped.
+    column (booleans are not numbers) or a non-string in a text column make the row
+    malformed. ``null`` is a missing cell: NaN in a numeric column, ``""`` in a text one
+    (rejected as non-finite later unless a feature encoder's ``missing`` policy handles it).
+    Blank lines are skipped.
 
     Parameters
     ----------
@@ -125,7 +127,7 @@ class JSONLSource(Source):
                 if err is not None or any(c not in obj for c in names):
                     continue
                 for c in todo:
-                    if numeric[c] and not _is_number(obj[c]):
+                    if numeric[c] and not (_is_number(obj[c]) or obj[c] is None):
                         numeric[c] = False
             self._inferred.update(numeric)
         return {
@@ -140,6 +142,9 @@ class JSONLSource(Source):
                 return vals, c, "missing key"
         for c, k in kinds.items():
             v = obj[c]
+            if v is None:  # a missing cell: NaN / "" (an encoder's missing policy decides)
+                vals.append(math.nan if k == "float" else "")
+                continue
             if k == "float":
                 if not _is_number(v):
                     why = f"cannot parse {json.dumps(v)} as a number"

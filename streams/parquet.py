@@ -30,8 +30,9 @@ class ParquetSource(Source):
     """A Parquet file read batch by batch with ``pyarrow.parquet.ParquetFile.iter_batches``.
 
     Numeric and boolean columns are numeric (``float64``; booleans as 0/1); string columns
-    are text. A null in a numeric column (or in a text column) makes the row malformed.
-    Messages name the row (``row 17``, counting data rows from 0).
+    are text. A null is a missing cell: NaN in a numeric column, ``""`` in a text one (the
+    schema rejects a NaN as non-finite unless a feature encoder's ``missing`` policy handles
+    it). Messages name the row (``row 17``, counting data rows from 0).
 
     Parameters
     ----------
@@ -140,23 +141,9 @@ class ParquetSource(Source):
                 pos += n
                 continue
             offset = pos + lo
-            arrays, bad = {}, np.zeros(n - lo, dtype=bool)
-            first_null: dict[int, str] = {}
-            for c in cols:
-                vals, nulls = self._column(batch.column(c), resolved[c])
-                vals, nulls = vals[lo:], nulls[lo:]
-                arrays[c] = vals
-                if nulls.any():
-                    for i in np.flatnonzero(nulls & ~bad).tolist():
-                        first_null[i] = c
-                    bad |= nulls
-            if bad.any():
-                for i in sorted(first_null):
-                    row = BadRow(f"{self.name}, row {offset + i}", first_null[i], "null value")
-                    if self.errors == "raise":
-                        raise StreamError(str(row))
-                    self._record_bad(row)
-                keep = ~bad
-                arrays = {c: v[keep] for c, v in arrays.items()}
+            arrays = {}
+            for c in cols:  # a null is a missing cell: NaN / "" (see the class doc)
+                vals, _nulls = self._column(batch.column(c), resolved[c])
+                arrays[c] = vals[lo:]
             yield Chunk(offset, arrays, None, self.name, pos + n)
             pos += n

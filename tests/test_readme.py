@@ -38,6 +38,8 @@ def _needs(code: str) -> str | None:
             return "needs the ray extra (run with: pip install -e '.[test,ray]')"
     if "redis://" in code and not os.environ.get("ONLINEKIT_TEST_REDIS_URL"):
         return "needs a Redis server (ONLINEKIT_TEST_REDIS_URL; .ci/run starts one)"
+    if "redis-cli" in code and shutil.which("redis-cli") is None:
+        return "needs redis-cli"
     if "onlinekit serve" in code and shutil.which("curl") is None:
         return "needs curl"
     for name in re.findall(r"onlinekit data fetch ([\w-]+)", code):  # no network in tests

@@ -15,6 +15,8 @@ _EXPORTS = {
     "tree_noise": "onlinekit.cuda.batch",
     "tree_counter_many": "onlinekit.cuda.batch",
     "best_perm_many": "onlinekit.cuda.batch",
+    "Resident": "onlinekit.cuda.batch",
+    "resident": "onlinekit.cuda.batch",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -7,7 +7,6 @@ import json
 import math
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,27 +229,109 @@ def _call(args: tuple[Callable, Any, int]) -> dict:
     return fn(config, seed)
 
 
-def _run_local(tasks, n: int, jobs: int, progress: bool, name: str) -> list[dict]:
+def _run_local(tasks, n: int, jobs: int, progress: bool, name: str,
+               on_result: Callable[[int, dict], None] | None = None) -> list[dict]:
+    """Run ``tasks`` (``(fn, config, seed)`` each) serially or on a pool of ``jobs`` workers
+    with one math-library thread each; ``on_result(i, result)`` as each one finishes."""
+    from concurrent.futures import as_completed
+
+    from onlinekit._pool import worker_pool
+
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=n, desc=name, unit="seed")
-    results: list[dict] = []
-    if jobs > 1 and n > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for r in pool.map(_call, tasks):
-                results.append(r)
+    results: list[Any] = [None] * len(tasks)
+    try:
+        if jobs > 1 and len(tasks) > 1:
+            with worker_pool(min(jobs, len(tasks))) as pool:
+                futs = {pool.submit(_call, t): i for i, t in enumerate(tasks)}
+                try:
+                    for f in as_completed(futs):
+                        i = futs[f]
+                        results[i] = f.result()
+                        if on_result is not None:
+                            on_result(i, results[i])
+                        if bar:
+                            bar.update(1)
+                except BaseException:
+                    for f in futs:
+                        f.cancel()
+                    raise
+        else:
+            for i, t in enumerate(tasks):
+                results[i] = _call(t)
+                if on_result is not None:
+                    on_result(i, results[i])
                 if bar:
                     bar.update(1)
-    else:
-        for t in tasks:
-            results.append(_call(t))
-            if bar:
-                bar.update(1)
-    if bar:
-        bar.close()
+    finally:
+        if bar:
+            bar.close()
     return results
+
+
+#: Files a run writes at the top of ``out`` (besides plots): cleared at a fresh start.
+_OWN_FILES = ("config.json", "failed_seeds.json", "table.csv", "table.md")
+_NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _seed_path(out: Path, i: int) -> Path:
+    return out / "seeds" / f"seed-{i:04d}.json"
+
+
+def _clear_outputs(out: Path) -> None:
+    """Remove what an earlier run left in ``out``: its config, per-seed results, failed
+    seeds, table and plots (``*.png`` at the top level). Other files are left alone."""
+    for name in _OWN_FILES:
+        (out / name).unlink(missing_ok=True)
+    for p in out.glob("*.png"):
+        p.unlink()
+    if (out / "seeds").is_dir():
+        for p in (out / "seeds").glob("seed-*.json"):
+            p.unlink()
+
+
+def _decode(obj: Any) -> Any:
+    """A per-seed result read back from its JSON: non-finite floats (written as ``'nan'``,
+    ``'inf'``, ``'-inf'``) become floats again; lists of numbers become float arrays."""
+    if isinstance(obj, str):
+        return _NONFINITE.get(obj, obj)
+    if isinstance(obj, dict):
+        return {k: _decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        items = [_decode(v) for v in obj]
+        if items and all(isinstance(v, float) for v in items):
+            return np.asarray(items, dtype=float)
+        return items
+    return obj
+
+
+def _run_header(name: str, cfg: Any, seed: int, seeds: list[int]) -> dict:
+    return {"experiment": name, "config": _jsonable(cfg), "root_seed": seed, "seeds": seeds}
+
+
+def _check_resumable(path: Path, header: dict) -> None:
+    """``ValueError`` naming the first difference between ``path`` (an earlier run's
+    ``config.json``) and this run's ``header``."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"--resume: cannot read {path}: {exc}") from None
+    for key in ("experiment", "root_seed", "seeds"):
+        if old.get(key) != header[key]:
+            what = {"seeds": "number of seeds", "root_seed": "root seed (--seed)"}.get(key, key)
+            ov, nv = old.get(key), header[key]
+            if key == "seeds":
+                ov, nv = len(ov or []), len(nv)
+            raise ValueError(f"--resume: {path} is from another run ({what}: {ov!r} there, {nv!r} now); "
+                             "drop --resume to start afresh or choose another --out")
+    oc, nc = old.get("config") or {}, header["config"]
+    for k in list(dict.fromkeys([*nc, *oc])):
+        if oc.get(k) != nc.get(k):
+            raise ValueError(f"--resume: {path} is from another config ({k}={oc.get(k)!r} there, {nc.get(k)!r} now); "
+                             "drop --resume to start afresh or choose another --out")
 
 
 def run_experiment(
@@ -260,18 +341,29 @@ def run_experiment(
     quick: bool = False,
     n_seeds: int | None = None,
     seed: int = 0,
-    jobs: int = 1,
+    jobs: int | None = None,
     out: str | os.PathLike | None = None,
     progress: bool = False,
     backend: str = "local",
     address: str | None = None,
+    resume: bool = False,
 ) -> ExperimentResult:
     """Run experiment ``name`` for ``n_seeds`` seeds and (if ``out``) write its outputs.
 
     Per-run seeds are ``spawn_seeds(seed, n_seeds)``; with ``jobs > 1`` runs go to a process
-    pool and come back in seed order, so results do not depend on ``jobs``. Writes
-    ``config.json``, ``seeds/seed-<i>.json``, ``table.csv``, ``table.md`` and one PNG per
-    curve (when matplotlib is installed).
+    pool (one math-library thread per worker) and come back in seed order, so results do not
+    depend on ``jobs``. With ``backend="ray"`` each seed is one Ray task (``address``: see
+    :func:`~onlinekit.experiments.ray_backend.ensure_ray`) and ``jobs``, when given, caps the
+    tasks running at once.
+
+    With ``out``, ``config.json`` is written first and ``seeds/seed-<i>.json`` as soon as
+    seed ``i`` finishes, so an interrupted run keeps its finished seeds; then
+    ``failed_seeds.json`` (Ray: seeds that failed), ``table.csv``, ``table.md`` and one PNG
+    per curve (when matplotlib is installed). A fresh start first removes what an earlier
+    run left there; ``resume=True`` instead checks that ``config.json`` describes the same
+    run (experiment, config, root seed, number of seeds; ``ValueError`` naming the first
+    difference) and runs only the seeds without a result file. The outputs then equal those
+    of an uninterrupted run byte for byte.
 
     Examples
     --------
@@ -281,6 +373,12 @@ def run_experiment(
     """
     if backend not in ("local", "ray"):
         raise ValueError(f"backend {backend!r} is not available; use 'local' or 'ray'")
+    if address and backend != "ray":
+        raise ValueError("an address applies to the Ray backend only: add --backend ray")
+    if jobs is not None and int(jobs) < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if resume and out is None:
+        raise ValueError("--resume needs --out (the directory of the run to continue)")
     mod = load_experiment(name)
     cfg = config if config is not None else (mod.Config.quick() if quick else mod.Config())
     n = int(n_seeds if n_seeds is not None else getattr(cfg, "n_seeds", 1))
@@ -289,33 +387,52 @@ def run_experiment(
     if hasattr(mod, "data_path"):
         mod.data_path(cfg)  # a missing data set fails here, in one line, before any worker starts
     seeds = spawn_seeds(seed, n)
-    tasks = [(mod.run, cfg, s) for s in seeds]
+    header = _run_header(name, cfg, seed, seeds)
+    outp = Path(out) if out is not None else None
+    got: list[Any] = [None] * n
+    if outp is not None:
+        cfg_path = outp / "config.json"
+        if resume and cfg_path.exists():
+            _check_resumable(cfg_path, header)
+            for i, s in enumerate(seeds):
+                p = _seed_path(outp, i)
+                if p.exists():
+                    d = json.loads(p.read_text())
+                    if d.get("seed") == s:
+                        d.pop("seed")
+                        got[i] = _decode(d)
+            for stale in ("failed_seeds.json", "table.csv", "table.md"):
+                (outp / stale).unlink(missing_ok=True)
+        else:
+            _clear_outputs(outp)
+        (outp / "seeds").mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cfg_path, json.dumps(header, indent=2))
+
+    def save(j: int, r: dict) -> None:
+        i = todo[j]
+        got[i] = r
+        if outp is not None:
+            atomic_write_text(_seed_path(outp, i), json.dumps({"seed": seeds[i], **_jsonable(r)}))
+
+    todo = [i for i in range(n) if got[i] is None]
     failed_seeds: list[dict] = []
-    if backend == "ray":
+    if todo and backend == "ray":
         from onlinekit.experiments import ray_backend
 
-        got, failed_seeds = ray_backend.run_seeds(mod.run, cfg, seeds, address=address, progress=progress)
-        index = [i for i, r in enumerate(got) if r is not None]
-        results = [got[i] for i in index]
-    else:
-        index = list(range(n))
-        results = _run_local(tasks, n, jobs, progress, name)
+        _, fails = ray_backend.run_seeds(mod.run, cfg, [seeds[i] for i in todo], address=address,
+                                         progress=progress, max_in_flight=jobs, on_result=save)
+        failed_seeds = [{**f, "index": todo[f["index"]]} for f in fails]
+    elif todo:
+        _run_local([(mod.run, cfg, seeds[i]) for i in todo], len(todo), int(jobs or 1), progress, name,
+                   on_result=save)
+    index = [i for i in range(n) if got[i] is not None]
+    results = [got[i] for i in index]
     ran = [seeds[i] for i in index]
     table = aggregate_rows([r.get("rows", []) for r in results])
     failures = list(mod.check(cfg, results)) if hasattr(mod, "check") and results else []
     res = ExperimentResult(name, cfg, ran, results, table, [], failures, failed_seeds)
-    if out is not None:
-        outp = Path(out)
-        (outp / "seeds").mkdir(parents=True, exist_ok=True)
-        files = []
-        cfg_path = outp / "config.json"
-        atomic_write_text(cfg_path, json.dumps(
-            {"experiment": name, "config": _jsonable(cfg), "root_seed": seed, "seeds": seeds}, indent=2))
-        files.append(cfg_path)
-        for i, s, r in zip(index, ran, results, strict=True):
-            p = outp / "seeds" / f"seed-{i:04d}.json"
-            atomic_write_text(p, json.dumps({"seed": s, **_jsonable(r)}))
-            files.append(p)
+    if outp is not None:
+        files = [outp / "config.json"] + [_seed_path(outp, i) for i in index]
         if failed_seeds:
             p = outp / "failed_seeds.json"
             atomic_write_text(p, json.dumps(failed_seeds, indent=2))

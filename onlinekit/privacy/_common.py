@@ -99,6 +99,23 @@ class CounterBase(Learner, abc.ABC):
                     field="grid_bits",
                 )
 
+    # -- exact discrete noise -----------------------------------------------------------
+    def _upgrade_state(self, state: dict) -> dict:
+        return upgrade_noise_stream(self, state)
+
+    def _new_noise_stream(self) -> np.ndarray:
+        """Initial ``noise_stream_`` state: ``[key, bits used]`` of the seeded bit stream
+        (``noise="seeded-discrete"``), zeros on the secure path (its bits are never stored)."""
+        from onlinekit.privacy.noise import SeededBitStream
+
+        if self.noise == "seeded-discrete":
+            return SeededBitStream.new_state(self._rng)
+        return np.zeros(2, dtype=np.int64)
+
+    def _discrete_noise(self, n: int) -> np.ndarray:
+        """``n`` exact discrete draws (int64, grid units) at the calibrated scale."""
+        return draw_discrete(self, self._guarantee.noise, self._scale_q, n)
+
     # -- sensitivity helpers ------------------------------------------------------------
     @property
     def _lohi(self) -> tuple[float, float]:
@@ -220,6 +237,24 @@ class CounterBase(Learner, abc.ABC):
         return out
 
 
+def draw_discrete(owner, kind: str, scale_q, n: int) -> np.ndarray:
+    """``n`` exact draws of ``kind`` (``"discrete_laplace"``: scale ``scale_q``;
+    ``"discrete_gaussian"``: variance ``scale_q``) for a mechanism ``owner`` with ``noise`` and
+    ``noise_stream_``: the OS CSPRNG stream cached on ``owner._bits`` (secure path) or the
+    seeded stream over ``owner.noise_stream_`` (updated in place)."""
+    from onlinekit.privacy.noise import SecureBitStream, SeededBitStream
+
+    if owner.noise == "secure":
+        if owner._bits is None:
+            owner._bits = SecureBitStream()
+        src = owner._bits
+    else:
+        src = SeededBitStream(owner.noise_stream_)
+    if kind == "discrete_laplace":
+        return src.discrete_laplace(scale_q, n)
+    return src.discrete_gaussian(scale_q, n)
+
+
 def calibrate_float(spec: tuple, l1: float, l2: float, noise: str):
     """(noise kind, scale, Guarantee) for continuous noise at sensitivities (l1, l2)."""
     from onlinekit.privacy.accounting import (
@@ -242,19 +277,30 @@ def calibrate_discrete(spec: tuple, l1: float, l2: float, n_coords: int):
     """(rational scale, Guarantee) for exact discrete noise at integer-grid sensitivities.
 
     Discrete Laplace scale ``l1/eps`` (pure); discrete Gaussian variance ``l2^2/(2 rho)``
-    (zCDP; an ``"approx"`` spec is met through :func:`approx_to_zcdp`). Scales are rounded up.
-    Raises when the discrete Gaussian sigma is below 10 grid units (increase ``grid_bits``).
+    (zCDP; an ``"approx"`` spec is met through the tight conversion,
+    :func:`~onlinekit.privacy.accounting.approx_to_zcdp_tight`). Scales are rounded up
+    to dyadic rationals with 32 significant bits (:func:`~onlinekit.privacy.noise.rational_upper`).
+    Raises when the discrete Gaussian sigma is below 10 grid units (increase ``grid_bits``) or
+    when the scale is too large for the int64 samplers (decrease ``grid_bits``).
     """
     import math
 
-    from onlinekit.privacy.accounting import Guarantee, approx_to_zcdp
-    from onlinekit.privacy.noise import rational_scale
+    from onlinekit.privacy.accounting import Guarantee, approx_to_zcdp_tight
+    from onlinekit.privacy.noise import check_gaussian_scale, check_laplace_scale, rational_upper
 
     if spec[0] == "pure":
-        b = rational_scale(l1 / spec[1])
+        b = rational_upper(l1 / spec[1])
+        try:
+            check_laplace_scale(b)
+        except ValueError as e:
+            raise InvalidEvent(f"{e} (decrease grid_bits or loosen privacy)", field="grid_bits") from None
         return b, Guarantee("discrete_laplace", float(b), l1, l2, spec)
-    rho = spec[1] if spec[0] == "zcdp" else approx_to_zcdp(spec[1], spec[2])
-    s2 = rational_scale(l2 * l2 / (2.0 * rho))
+    rho = spec[1] if spec[0] == "zcdp" else approx_to_zcdp_tight(spec[1], spec[2])
+    s2 = rational_upper(l2 * l2 / (2.0 * rho))
+    try:
+        check_gaussian_scale(s2)
+    except ValueError as e:
+        raise InvalidEvent(f"{e} (decrease grid_bits or loosen privacy)", field="grid_bits") from None
     if s2 < 100:
         raise InvalidEvent(
             f"discrete Gaussian sigma is {math.sqrt(s2):.3g} < 10 grid units; increase grid_bits",
@@ -273,3 +319,20 @@ def discrete_noise_variance(scale_q, guarantee, grid_bits: int) -> float:
         a = math.exp(-1.0 / float(scale_q))
         return 2.0 * a / (1.0 - a) ** 2 * g2
     return float(scale_q) * g2
+
+
+def upgrade_noise_stream(owner, state: dict) -> dict:
+    """States written before counters kept their discrete-noise bit stream lack
+    ``noise_stream_``: the secure path needs none stored; the seeded path starts a new stream
+    from the archived generator (deterministic for a given archive)."""
+    if "noise_stream_" in state or "noise_stream_" not in owner._state_names():
+        return state
+    from onlinekit.privacy.noise import SeededBitStream
+
+    if getattr(owner, "noise", None) == "seeded-discrete" and "_rng" in state:
+        rng = np.random.default_rng()
+        rng.bit_generator.state = dict(state["_rng"])
+        state["noise_stream_"] = SeededBitStream.new_state(rng)
+    else:
+        state["noise_stream_"] = np.zeros(2, dtype=np.int64)
+    return state

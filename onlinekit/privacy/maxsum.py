@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from onlinekit.base import InvalidEvent, Learner
-from onlinekit.privacy._common import NOISES, check_int
-from onlinekit.privacy.accounting import Guarantee, approx_to_zcdp, check_privacy
+from onlinekit.privacy._common import NOISES, check_int, upgrade_noise_stream
+from onlinekit.privacy.accounting import Guarantee, approx_to_zcdp_tight, check_privacy
 
 __all__ = ["MaxSum", "SumSelect"]
 
@@ -17,6 +17,9 @@ class _SelectBase(Learner):
     """Shared engine: d binary columns, two routes (sparse vector or parallel counters)."""
 
     _query_sens = 1  # sensitivity of the monitored gap
+
+    def _upgrade_state(self, state: dict) -> dict:
+        return upgrade_noise_stream(self, state)
 
     def _init(self):
         check_int(self.T, "T")
@@ -49,7 +52,7 @@ class _SelectBase(Learner):
         kind = self._spec[0]
         if kind == "pure":
             return self._spec[1] / k
-        rho = self._spec[1] if kind == "zcdp" else approx_to_zcdp(self._spec[1], self._spec[2])
+        rho = self._spec[1] if kind == "zcdp" else approx_to_zcdp_tight(self._spec[1], self._spec[2])
         return math.sqrt(2.0 * rho / k)  # pure eps0 gives eps0^2/2 zCDP; k rounds compose
 
     def _margins(self, k: int) -> tuple[float, float, float]:
@@ -144,6 +147,11 @@ class _SelectBase(Learner):
         self.counter_ = self._make_counter() if self._route == "counters" else None
         self._reset_out()
         self._bits = None
+        if self._discrete():
+            from onlinekit.privacy.noise import SeededBitStream
+
+            self.noise_stream_ = (SeededBitStream.new_state(self._rng) if self.noise == "seeded-discrete"
+                                  else np.zeros(2, dtype=np.int64))
         if self._route == "svt":
             self.theta_ = self._alpha + self._lap(self._bt)
 
@@ -154,17 +162,10 @@ class _SelectBase(Learner):
         if self.noise == "none":
             return 0.0
         if self._discrete():
-            from onlinekit.privacy.noise import (
-                GeneratorBits,
-                SecureBits,
-                rational_scale,
-                sample_discrete_laplace,
-            )
+            from onlinekit.privacy._common import draw_discrete
+            from onlinekit.privacy.noise import rational_upper
 
-            if self._bits is None:
-                self._bits = SecureBits() if self.noise == "secure" else GeneratorBits(self._rng)
-            q = rational_scale(scale)
-            return float(sample_discrete_laplace(q.numerator, q.denominator, self._bits))
+            return float(draw_discrete(self, "discrete_laplace", rational_upper(scale), 1)[0])
         return float(self._rng.laplace(0.0, 1.0) * scale)
 
     def _as_block(self, xs, field: str) -> np.ndarray:
@@ -282,6 +283,8 @@ class MaxSum(_SelectBase):
         The current released value (sparse-vector route).
     counter_
         The nested counter (counters route), else None.
+    noise_stream_
+        Discrete noise only: ``[key, bits used]`` of the seeded bit stream (zeros when secure).
 
     Examples
     --------
@@ -299,7 +302,7 @@ class MaxSum(_SelectBase):
     -----
     Sparse-vector constants (ours): with ``k`` rounds and per-round ``eps0`` (``k eps0 = eps``
     for pure DP; ``k eps0^2 / 2 = rho`` for zCDP, with ``("approx", eps, delta)`` mapped to the
-    rho of :func:`~onlinekit.privacy.accounting.approx_to_zcdp`), the test uses threshold noise
+    rho of :func:`~onlinekit.privacy.accounting.approx_to_zcdp_tight`), the test uses threshold noise
     ``Lap(2/eps1)`` and query noise ``Lap(4/eps1)``, ``eps1 = eps0/2`` (Lyu, Su, Li 2017,
     Alg. 1), the release ``Lap(1/eps2)``. With margin ``m`` (the ``beta``-tails of both noises,
     union over T steps and k rounds) the threshold is ``2m``, ``k`` is the smallest count with

@@ -157,6 +157,8 @@ class SqrtFactorCounter(_FactorCounter):
         Streaming: the draws so far; secure path: the noisy integer encoder outputs.
     xg_
         Secure path: the inputs in grid units.
+    noise_stream_
+        Discrete paths: ``[key, bits used]`` of the seeded bit stream (zeros when secure).
 
     Examples
     --------
@@ -263,6 +265,7 @@ class SqrtFactorCounter(_FactorCounter):
         if self._discrete:
             self.xg_ = np.zeros((T, d))
             self.z_ = np.zeros((T, d))
+            self.noise_stream_ = self._new_noise_stream()
         elif self._mode == "replay":
             self.w_ = np.zeros((0, d))
         else:
@@ -291,21 +294,11 @@ class SqrtFactorCounter(_FactorCounter):
         self.t_ += n
         return S + w
 
-    def _bit_source(self):
-        if self._bits is None:
-            from onlinekit.privacy.noise import GeneratorBits, SecureBits
-
-            self._bits = SecureBits() if self.noise == "secure" else GeneratorBits(self._rng)
-        return self._bits
-
     def _run_discrete(self, X: np.ndarray) -> np.ndarray:
-        from onlinekit.privacy.noise import sample_discrete_gaussian, sample_discrete_laplace
-
         k = _kernels()
         qf = 2.0**self.grid_bits
-        q = self._scale_q
-        lap = self._guarantee.noise == "discrete_laplace"
         n, d = X.shape
+        Z = self._discrete_noise(n * d).reshape(n, d)  # exact integer noise, drawn first
         out = np.empty((n, d))
         enc = np.empty((1, d))
         dec = np.empty((1, d))
@@ -314,11 +307,7 @@ class SqrtFactorCounter(_FactorCounter):
             self.xg_[t] = np.rint(X[i] * qf)
             k._toeplitz_stream(self._c, self.xg_, int(t), 1, enc)
             for j in range(d):
-                if lap:
-                    z = sample_discrete_laplace(q.numerator, q.denominator, self._bit_source())
-                else:
-                    z = sample_discrete_gaussian(q.numerator, q.denominator, self._bit_source())
-                self.z_[t, j] = float(int(np.rint(enc[0, j])) + z)
+                self.z_[t, j] = float(int(np.rint(enc[0, j])) + int(Z[i, j]))
             k._toeplitz_stream(self._c, self.z_, int(t), 1, dec)
             out[i] = dec[0] / qf
             self.t_ = t + 1
@@ -419,6 +408,8 @@ class OptimalFactorCounter(_FactorCounter):
         Noise draws so far (float paths) or the noisy integer encoder outputs (secure path).
     xg_
         Secure path: the inputs in grid units.
+    noise_stream_
+        Discrete paths: ``[key, bits used]`` of the seeded bit stream (zeros when secure).
 
     Examples
     --------
@@ -491,6 +482,7 @@ class OptimalFactorCounter(_FactorCounter):
         self.z_ = np.zeros((T, d))
         if self._discrete:
             self.xg_ = np.zeros((T, d))
+            self.noise_stream_ = self._new_noise_stream()
         self._bits = None
 
     def _run_float(self, X: np.ndarray) -> np.ndarray:
@@ -509,20 +501,10 @@ class OptimalFactorCounter(_FactorCounter):
         return S + w
 
     def _run_discrete(self, X: np.ndarray) -> np.ndarray:
-        from onlinekit.privacy.noise import (
-            GeneratorBits,
-            SecureBits,
-            sample_discrete_gaussian,
-            sample_discrete_laplace,
-        )
-
-        if self._bits is None:
-            self._bits = SecureBits() if self.noise == "secure" else GeneratorBits(self._rng)
         k = _kernels()
         qf = 2.0**self.grid_bits
-        q = self._scale_q
-        lap = self._guarantee.noise == "discrete_laplace"
         n, d = X.shape
+        Z = self._discrete_noise(n * d).reshape(n, d)  # exact integer noise, drawn first
         out = np.empty((n, d))
         enc = np.empty((1, d))
         dec = np.empty((1, d))
@@ -531,11 +513,7 @@ class OptimalFactorCounter(_FactorCounter):
             self.xg_[t] = np.rint(X[i] * qf)
             k._lower_rows(self._C, self.xg_, int(t), 1, enc)
             for j in range(d):
-                if lap:
-                    z = sample_discrete_laplace(q.numerator, q.denominator, self._bits)
-                else:
-                    z = sample_discrete_gaussian(q.numerator, q.denominator, self._bits)
-                self.z_[t, j] = float(int(np.rint(enc[0, j])) + z)
+                self.z_[t, j] = float(int(np.rint(enc[0, j])) + int(Z[i, j]))
             k._lower_rows(self._B, self.z_, int(t), 1, dec)
             out[i] = dec[0] / qf
             self.t_ = t + 1

@@ -117,6 +117,9 @@ class TreeCounter(CounterBase):
         Per height: exact sum and released estimate of the most recent completed node.
     last_noisy_
         Secure path only: the noisy integer node values (grid units).
+    noise_stream_
+        Discrete paths only: ``[key, bits used]`` of the seeded bit stream
+        (``noise="seeded-discrete"``); zeros on the secure path, whose OS bits are never kept.
 
     Examples
     --------
@@ -143,7 +146,11 @@ class TreeCounter(CounterBase):
     ``max_error_bound`` is a union bound over t (:func:`gaussian_tail`,
     :func:`laplace_sum_tail`). TF-Privacy uses ``floor(log2 T) + 1 = T.bit_length()`` levels
     too. The secure path rounds inputs, so its prefix sums are those of the rounded inputs
-    (at most ``t 2**-(grid_bits+1)`` away); ``max_error_bound`` includes that term. For the
+    (at most ``t 2**-(grid_bits+1)`` away); ``max_error_bound`` includes that term. Without
+    Honaker it draws noise only for the nodes some prefix uses (the left children: one per
+    step, the node of height ``tz(t)`` completed at step t), half of the ``2T - 1`` nodes;
+    releasing fewer noisy nodes changes neither the sensitivity (step 1 lies in ``L`` left
+    children) nor any output's distribution. For the
     discrete noise the continuous tail bounds are used (not proved here for the discrete
     laws).
 
@@ -246,16 +253,10 @@ class TreeCounter(CounterBase):
         if self.noise in ("secure", "seeded-discrete"):
             self.last_exact_ = np.zeros((L, d), dtype=np.int64)
             self.last_noisy_ = np.zeros((L, d), dtype=np.int64)
+            self.noise_stream_ = self._new_noise_stream()
         else:
             self.last_exact_ = np.zeros((L, d))
         self._bits = None
-
-    def _bit_source(self):
-        if self._bits is None:
-            from onlinekit.privacy.noise import GeneratorBits, SecureBits
-
-            self._bits = SecureBits() if self.noise == "secure" else GeneratorBits(self._rng)
-        return self._bits
 
     # -- releases -------------------------------------------------------------------------
     def _draw_std(self, m: int) -> np.ndarray:
@@ -277,50 +278,20 @@ class TreeCounter(CounterBase):
         self.t_ += n
         return out
 
-    def _sample_node(self) -> int:
-        from onlinekit.privacy.noise import sample_discrete_gaussian, sample_discrete_laplace
-
-        q = self._scale_q
-        if self._guarantee.noise == "discrete_laplace":
-            return sample_discrete_laplace(q.numerator, q.denominator, self._bit_source())
-        return sample_discrete_gaussian(q.numerator, q.denominator, self._bit_source())
-
     def _run_discrete(self, X: np.ndarray) -> np.ndarray:
-        q = 2.0**self.grid_bits
-        Xg = np.rint(X * q).astype(np.int64)
-        w = honaker_factors(self.L)
+        from onlinekit.privacy import _noise_kernels
+
+        Xg = np.rint(X * 2.0**self.grid_bits).astype(np.int64)
         n, d = Xg.shape
+        # Honaker noises every node; otherwise only the one left child completed per step is
+        # ever released (see _tree_block_int), so one row per step
+        m = _kernels().n_nodes(int(self.t_), n) if self.honaker else n
+        noise = self._discrete_noise(m * d).reshape(m, d)  # drawn before any state changes
         out = np.empty((n, d))
-        for i in range(n):
-            t = self.t_ + 1
-            H = (t & -t).bit_length() - 1
-            for j in range(d):
-                cur_ex = int(Xg[i, j])
-                cur_noisy = cur_ex + self._sample_node()
-                cur_est = float(cur_noisy)
-                for h in range(1, H + 1):
-                    left_ex = int(self.last_exact_[h - 1, j])
-                    left_est = float(self.last_est_[h - 1, j])
-                    self.last_exact_[h - 1, j] = cur_ex
-                    self.last_noisy_[h - 1, j] = cur_noisy
-                    self.last_est_[h - 1, j] = cur_est
-                    cur_ex = left_ex + cur_ex
-                    cur_noisy = cur_ex + self._sample_node()
-                    if self.honaker:
-                        cur_est = w[h] * cur_noisy + (1.0 - w[h]) * (left_est + cur_est)
-                    else:
-                        cur_est = float(cur_noisy)
-                self.last_exact_[H, j] = cur_ex
-                self.last_noisy_[H, j] = cur_noisy
-                self.last_est_[H, j] = cur_est
-                bits = [h for h in range(self.L) if (t >> h) & 1]
-                if self.honaker:
-                    acc = sum(float(self.last_est_[h, j]) for h in bits)
-                    out[i, j] = acc / q
-                else:
-                    acc = sum(int(self.last_noisy_[h, j]) for h in bits)
-                    out[i, j] = acc / q
-            self.t_ = t
+        _noise_kernels._tree_block_int(Xg, int(self.t_), self.last_exact_, self.last_noisy_, self.last_est_,
+                                       noise, honaker_factors(self.L), bool(self.honaker),
+                                       2.0**-self.grid_bits, out)
+        self.t_ += n
         return out
 
     def _run(self, X: np.ndarray) -> np.ndarray:

@@ -46,14 +46,18 @@ class RequestError(Exception):
 
 
 class Limits:
-    """Size limits of one service: body bytes, events per batch, features per event, key length."""
+    """Limits of one service: body bytes, events per batch, features per event, key length,
+    and optionally the largest ``|value|`` of a feature or target (``max_abs_value``)."""
 
     def __init__(self, max_body: int = 1 << 20, max_batch: int = 1000, max_features: int = 10_000,
-                 max_key: int = 200):
+                 max_key: int = 200, max_abs_value: float | None = None):
         self.max_body = int(max_body)
         self.max_batch = int(max_batch)
         self.max_features = int(max_features)
         self.max_key = int(max_key)
+        if max_abs_value is not None and not (max_abs_value > 0 and math.isfinite(max_abs_value)):
+            raise ValueError(f"max_abs_value must be None or a finite number > 0, got {max_abs_value!r}")
+        self.max_abs_value = None if max_abs_value is None else float(max_abs_value)
 
 
 def _refuse_constant(name: str):
@@ -117,18 +121,41 @@ def _json_value(v: Any, field: str, depth: int = 0) -> Any:
     raise RequestError(422, f"unsupported value {_tname(v)}", field)  # pragma: no cover
 
 
+def _bounded(v: Any, field: str, limits: Limits) -> Any:
+    v = _number(v, field)
+    m = limits.max_abs_value
+    if m is not None and abs(v) > m:
+        raise RequestError(422, f"|value| above the bound {m:g} (--max-abs-value), got {v!r}", field)
+    return v
+
+
+def _all_fine(values, limits: Limits) -> bool:
+    """Fast path: every value a float, finite and within the bound (else check one by one)."""
+    if not values or set(map(type, values)) != _FLOAT_ONLY:
+        return False
+    if not math.isfinite(sum(values)):  # an overflowing sum only sends us to the exact check
+        return False
+    m = limits.max_abs_value
+    return m is None or max(map(abs, values)) <= m
+
+
+_FLOAT_ONLY = {float}
+
+
 def _features(v: Any, field: str, limits: Limits) -> Any:
     if isinstance(v, dict):
         if len(v) > limits.max_features:
             raise RequestError(413, f"too many features ({len(v)} > {limits.max_features})", field)
-        for k, x in v.items():
-            _number(x, f"{field}[{k!r}]")
+        if not _all_fine(list(v.values()), limits):
+            for k, x in v.items():
+                _bounded(x, f"{field}[{k!r}]", limits)
         return v
     if isinstance(v, list):
         if len(v) > limits.max_features:
             raise RequestError(413, f"too many features ({len(v)} > {limits.max_features})", field)
-        for i, x in enumerate(v):
-            _number(x, f"{field}[{i}]")
+        if not _all_fine(v, limits):
+            for i, x in enumerate(v):
+                _bounded(x, f"{field}[{i}]", limits)
         return v
     raise RequestError(422, f"expected an object of numbers or an array of numbers, got {_tname(v)}", field)
 
@@ -158,7 +185,7 @@ def validate_event(op: str, ev: Any, limits: Limits, prefix: str = "") -> dict:
         out["x"] = _features(ev["x"], prefix + "x", limits)
     if op == "learn":
         y = ev["y"]
-        out["y"] = y if isinstance(y, bool) else _number(y, prefix + "y")
+        out["y"] = y if isinstance(y, bool) else _bounded(y, prefix + "y", limits)
         if "groups" in ev:
             g = ev["groups"]
             if not isinstance(g, list) or not all(isinstance(b, bool) for b in g):
@@ -203,14 +230,18 @@ def validate_batch(op: str, doc: Any, limits: Limits) -> list[dict]:
     return [validate_event(op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
 def encode_events(events: list[dict]) -> list[str]:
     """Compact JSON text of each event (what the log stores)."""
-    return [json.dumps(ev, separators=(",", ":"), allow_nan=False) for ev in events]
+    return [_ENCODE(ev) for ev in events]
 
 
-def fingerprint(op: str, texts: list[str]) -> str:
-    """Digest of a request (operation + encoded events), to refuse a reused idempotency key."""
-    h = hashlib.sha256(op.encode())
+def fingerprint(op: str, texts: list[str], batch: bool = False) -> str:
+    """Digest of a request (operation, batch route or not, encoded events), to refuse a reused
+    idempotency key: ``/act`` and ``/act/batch`` with the same event are different requests."""
+    h = hashlib.sha256(op.encode() + (b"/batch" if batch else b""))
     for t in texts:
         h.update(b"\n")
         h.update(t.encode())

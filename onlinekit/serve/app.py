@@ -23,10 +23,15 @@ request changes neither the learner nor the log.
 
 Concurrent write requests are grouped: the requests that arrive while a group is being
 committed form the next group, which is logged, applied and committed in one transaction
-(group commit). With ``sync="normal"`` the group runs on the event loop (a commit costs tens of
-microseconds); with ``sync="full"`` it runs in a worker thread so the loop keeps reading
-requests during the fsync (reads then wait for the group in progress: they only ever see
-committed, whole requests).
+(group commit), in one worker thread. Predictions run in worker threads too: nothing that
+takes the service's lock (applying events, copying state for a snapshot) runs on the event
+loop, so ``/health`` and request parsing never wait for it. Reads only ever see committed,
+whole requests.
+
+The edge: ``POST`` bodies must be ``Content-Type: application/json`` (415); with
+``allowed_hosts`` a request naming another ``Host`` is refused (403, DNS rebinding); a request
+carrying an ``Origin`` not in ``allowed_origins`` is refused (403, cross-site writes from a
+browser); a body not received within ``body_timeout`` seconds gets 408.
 """
 
 from __future__ import annotations
@@ -56,11 +61,13 @@ class _GroupCommitter:
     """Collects write requests from the event loop and commits them in groups."""
 
     def __init__(self, service: LearnerService, max_group: int = 512):
+        from concurrent.futures import ThreadPoolExecutor
+
         self.service = service
         self.max_group = max_group
         self._pending: list[tuple[Request, asyncio.Future]] = []
-        self.threaded = service.log.sync == "full"
         self._running = False
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onlinekit-commit")
 
     async def submit(self, req: Request) -> Outcome:
         loop = asyncio.get_running_loop()
@@ -78,11 +85,8 @@ class _GroupCommitter:
                 group = self._pending[: self.max_group]
                 del self._pending[: self.max_group]
                 reqs = [r for r, _ in group]
-                try:
-                    if self.threaded:  # fsync per commit: keep the loop reading meanwhile
-                        outs = await asyncio.to_thread(self.service.process, reqs)
-                    else:
-                        outs = self.service.process(reqs)
+                try:  # off the loop: the loop keeps reading requests (they join the next group)
+                    outs = await asyncio.get_running_loop().run_in_executor(self._executor, self.service.process, reqs)
                 except Exception as exc:  # noqa: BLE001 - answer every waiter
                     for _, fut in group:
                         if not fut.done():
@@ -93,6 +97,20 @@ class _GroupCommitter:
                         fut.set_result(out)
         finally:
             self._running = False
+
+
+def _host_name(host: str) -> str:
+    """The name part of a Host header: ``[::1]:8000`` -> ``::1``, ``localhost:8000`` -> ``localhost``.
+
+    >>> _host_name("[::1]:8000"), _host_name("LocalHost:80"), _host_name("127.0.0.1")
+    ('::1', 'localhost', '127.0.0.1')
+    """
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")]
+    if host.count(":") == 1:
+        return host.split(":", 1)[0]
+    return host
 
 
 def _json(body: Any, status: int = 200, headers: dict | None = None):
@@ -107,7 +125,8 @@ def _error(err: RequestError, headers: dict | None = None):
 
 
 def create_app(service: LearnerService, *, token: str | None = None, limits: Limits | None = None,
-               metrics: Metrics | None = None, close_service: bool = False, max_group: int = 512):
+               metrics: Metrics | None = None, close_service: bool = False, max_group: int = 512,
+               allowed_hosts=None, allowed_origins=(), body_timeout: float = 30.0):
     """Build the Starlette application serving ``service``.
 
     Parameters
@@ -125,6 +144,13 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
         Close the service (final snapshot) when the app shuts down.
     max_group
         Most requests committed in one transaction.
+    allowed_hosts
+        Host header names accepted (port ignored); ``None`` accepts any (the CLI passes the
+        loopback names and the bind address).
+    allowed_origins
+        ``Origin`` values accepted; a request with any other ``Origin`` gets 403.
+    body_timeout
+        Seconds allowed to receive a request body (408 after).
 
     Returns
     -------
@@ -168,7 +194,33 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
             return RequestError(401, "invalid bearer token", "Authorization")
         return None
 
+    hosts = None if allowed_hosts is None else {h.lower().strip("[]") for h in allowed_hosts}
+    origins = {o.rstrip("/").lower() for o in allowed_origins}
+
+    def _edge(request) -> RequestError | None:
+        if hosts is not None:
+            host = request.headers.get("host", "")
+            if _host_name(host) not in hosts:
+                return RequestError(403, f"Host {host!r} is not served here", "Host")
+        origin = request.headers.get("origin")
+        if origin is not None and origin.rstrip("/").lower() not in origins:
+            return RequestError(403, f"cross-origin request from {origin!r} refused", "Origin")
+        return None
+
+    def _require_json(request) -> None:
+        ctype = request.headers.get("content-type", "")
+        if ctype.split(";", 1)[0].strip().lower() != "application/json":
+            raise RequestError(415, f"expected Content-Type application/json, got {ctype or 'none'!r}", "Content-Type")
+
     async def _read_body(request) -> bytes:
+        _require_json(request)
+        try:
+            async with asyncio.timeout(body_timeout):
+                return await _read_body_now(request)
+        except TimeoutError:
+            raise RequestError(408, f"body not received within {body_timeout:g} s", "body") from None
+
+    async def _read_body_now(request) -> bytes:
         cl = request.headers.get("content-length")
         if cl is not None:
             if not cl.isdigit():
@@ -191,6 +243,9 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
             t0 = time.perf_counter()
             headers = None
             try:
+                err = _edge(request)
+                if err is not None:
+                    raise err
                 if auth:
                     err = _authorized(request)
                     if err is not None:
@@ -230,7 +285,7 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
                 raise RequestError(404, f"learner {service.name!r} ({service.kind}) has no /predict", "route")
             doc = parse_json(await _read_body(request))
             events = validate_batch("predict", doc, limits) if batch else [validate_event("predict", doc, limits)]
-            res = service.predict([e["x"] for e in events])
+            res = await asyncio.to_thread(service.predict, [e["x"] for e in events])
             return _json({"results": res} if batch else res[0])
         return fn
 
@@ -274,6 +329,7 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
         try:
             yield
         finally:
+            committer._executor.shutdown(wait=True)
             if close_service:
                 await asyncio.to_thread(service.close)
 

@@ -13,9 +13,10 @@ acknowledges** (``XACK``). The entry id is the request's idempotency key
 * a crash after the commit but before ``XACK`` re-delivers entries whose key is already
   logged; they are acknowledged without being applied again -- nothing is doubled.
 
-Entries that fail validation, or that the learner refuses, are copied to the dead-letter
-stream ``<stream>:dead`` (with the reason) and acknowledged, so one bad entry cannot block the
-stream. Run one consumer per state directory.
+Every entry that fails on its own -- field names or ``op`` that are not UTF-8, malformed JSON, failed validation, an event the learner refuses or one that would
+make its state non-finite -- is copied to the dead-letter stream ``<stream>:dead`` (with the
+reason, and the raw ``event`` bytes when present) and acknowledged, so one bad entry never
+blocks the stream. Run one consumer per state directory.
 """
 
 from __future__ import annotations
@@ -139,9 +140,20 @@ class RedisConsumer:
         self._stop = True
 
     def _decode(self, fields: dict) -> tuple[str, dict]:
-        f = {(k.decode() if isinstance(k, bytes) else k): v for k, v in fields.items()}
+        f = {}
+        for k, v in fields.items():
+            if isinstance(k, bytes):
+                try:
+                    k = k.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise RequestError(422, f"field name {k!r} is not UTF-8", "fields") from None
+            f[k] = v
         op = f.get("op", self.default_op)
-        op = op.decode() if isinstance(op, bytes) else op
+        if isinstance(op, bytes):
+            try:
+                op = op.decode("utf-8")
+            except UnicodeDecodeError:
+                raise RequestError(422, f"operation {op!r} is not UTF-8", "op") from None
         if op not in self.service.ops or op == "predict":
             raise RequestError(422, f"operation {op!r} not served by {self.service.name!r}", "op")
         if "event" not in f:
@@ -150,10 +162,12 @@ class RedisConsumer:
         return op, validate_event(op, parse_json(raw if isinstance(raw, bytes) else str(raw).encode()), self.limits)
 
     def _dead_letter(self, entry_id, fields, reason: str, pipe) -> None:
-        eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        eid = entry_id.decode("ascii", "replace") if isinstance(entry_id, bytes) else str(entry_id)
         doc = {"id": eid, "error": reason}
-        if fields and "event" in {(k.decode() if isinstance(k, bytes) else k) for k in fields}:
-            doc["event"] = fields.get(b"event", fields.get("event"))
+        if fields:
+            raw = fields.get(b"event", fields.get("event"))
+            if raw is not None:
+                doc["event"] = raw  # bytes as they came: the dead letter keeps the evidence
         pipe.xadd(self.dead_stream, doc)
         self.dead += 1
 
@@ -171,15 +185,18 @@ class RedisConsumer:
             except RequestError as err:
                 bad.append((eid, fields, f"{err.field}: {err.message}"))
                 continue
+            except Exception as exc:  # noqa: BLE001 - any per-entry failure is dead-lettered, never fatal
+                bad.append((eid, fields, f"entry: {type(exc).__name__}: {exc}"))
+                continue
             reqs.append(Request(op, [ev], key=self.key_for(self.stream, eid)))
-            ids.append(eid)
+            ids.append((eid, fields))
         outs = self.service.process(reqs) if reqs else []
         ack = [eid for eid, _, _ in bad]
         pipe = self.redis.pipeline(transaction=True)
         for eid, fields, reason in bad:
             self._dead_letter(eid, fields, reason, pipe)
         retry = False
-        for eid, req, out in zip(ids, reqs, outs, strict=True):
+        for (eid, fields), out in zip(ids, outs, strict=True):
             if out.status == 200:
                 ack.append(eid)
                 if out.replayed:
@@ -188,7 +205,7 @@ class RedisConsumer:
                     self.applied += 1
             elif out.status < 500:
                 err = out.body.get("error", {})
-                self._dead_letter(eid, {"event": _event_text(req)}, f"{err.get('field')}: {err.get('message')}", pipe)
+                self._dead_letter(eid, fields, f"{err.get('field')}: {err.get('message')}", pipe)
                 ack.append(eid)
             else:  # log write failed: leave it pending, it is read again
                 retry = True
@@ -234,8 +251,3 @@ class RedisConsumer:
                 n += self.drain_pending()
         return n
 
-
-def _event_text(req: Request) -> str:
-    import json
-
-    return json.dumps(req.events[0], allow_nan=False)

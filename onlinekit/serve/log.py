@@ -9,7 +9,7 @@ Two tables:
 
 * ``events(offset INTEGER PRIMARY KEY, op TEXT, body TEXT)`` -- ``body`` is the normalised
   event as JSON; offsets start at 0 and grow by one per event;
-* ``requests(key TEXT PRIMARY KEY, fingerprint TEXT, offset INTEGER, response TEXT)`` -- one
+* ``requests(key TEXT PRIMARY KEY, fingerprint TEXT, offset INTEGER, response TEXT, created REAL)`` -- one
   row per request that carried an idempotency key, holding the response that was sent, so a
   retried key is answered from here and never applied twice.
 """
@@ -20,11 +20,16 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EventLog", "SYNC_MODES"]
+__all__ = ["EventLog", "SYNC_MODES", "LogDamagedError"]
+
+
+class LogDamagedError(ValueError):
+    """The event log file does not pass SQLite's integrity check (or cannot be read at all)."""
 
 #: ``synchronous`` pragma per mode. ``normal``: in WAL mode a commit survives a crash of the
 #: process (``kill -9``) but the last commits may be lost on power failure or an OS crash;
@@ -64,6 +69,9 @@ class EventLog:
         The database file (created with its directory if missing).
     sync
         ``"normal"`` (default) or ``"full"``; see :data:`SYNC_MODES`.
+    check
+        Run ``PRAGMA quick_check`` on open; a damaged file raises :class:`LogDamagedError`
+        (so does a file SQLite cannot read at all).
 
     Examples
     --------
@@ -78,18 +86,31 @@ class EventLog:
     >>> log.close()
     """
 
-    def __init__(self, path: str | os.PathLike, *, sync: str = "normal"):
+    def __init__(self, path: str | os.PathLike, *, sync: str = "normal", check: bool = True):
         if sync not in SYNC_MODES:
             raise ValueError(f"sync must be one of {sorted(SYNC_MODES)}, got {sync!r}")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.sync = sync
         self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(f"PRAGMA synchronous={SYNC_MODES[sync]}")
-        self._conn.executescript(_SCHEMA)
-        row = self._conn.execute("SELECT MAX(offset) FROM events").fetchone()
-        base = self._conn.execute("SELECT value FROM meta WHERE name = 'truncated_before'").fetchone()
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA synchronous={SYNC_MODES[sync]}")
+            if check:
+                bad = [r[0] for r in self._conn.execute("PRAGMA quick_check(5)").fetchall() if r[0] != "ok"]
+                if bad:
+                    raise sqlite3.DatabaseError("; ".join(str(b).replace("\n", " ") for b in bad))
+            self._conn.executescript(_SCHEMA)
+            cols = {r[1] for r in self._conn.execute("PRAGMA table_info(requests)")}
+            if "created" not in cols:  # logs written before key TTLs existed
+                self._conn.execute("ALTER TABLE requests ADD COLUMN created REAL NOT NULL DEFAULT 0")
+            row = self._conn.execute("SELECT MAX(offset) FROM events").fetchone()
+            base = self._conn.execute("SELECT value FROM meta WHERE name = 'truncated_before'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise LogDamagedError(
+                f"event log {self.path} is damaged ({exc}); restore it from a backup or move the state "
+                "directory aside -- refusing to start on it") from None
         self._next = max(0 if row[0] is None else int(row[0]) + 1, 0 if base is None else int(json.loads(base[0])))
         self._committed_next = self._next
         self._in_tx = False
@@ -145,8 +166,10 @@ class EventLog:
     def remember(self, rows: list[tuple[str, str, int, Any]]) -> None:
         """Record ``(key, fingerprint, offset, response)`` of keyed requests (inside a transaction)."""
         with self._lock:
-            self._conn.executemany("INSERT INTO requests(key, fingerprint, offset, response) VALUES (?, ?, ?, ?)",
-                                   [(k, f, o, json.dumps(r, allow_nan=False)) for k, f, o, r in rows])
+            now = time.time()
+            self._conn.executemany(
+                "INSERT INTO requests(key, fingerprint, offset, response, created) VALUES (?, ?, ?, ?, ?)",
+                [(k, f, o, json.dumps(r, allow_nan=False), now) for k, f, o, r in rows])
 
     def set_meta(self, name: str, value: Any) -> None:
         """Store a JSON value under ``name`` (committed immediately when outside a transaction)."""
@@ -220,6 +243,12 @@ class EventLog:
             cur = self._conn.execute("DELETE FROM requests WHERE offset < ?", (int(offset),))
         return cur.rowcount
 
+    def forget_keys_older_than(self, seconds: float) -> int:
+        """Drop idempotency keys stored more than ``seconds`` ago (outside a transaction)."""
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM requests WHERE created < ?", (time.time() - float(seconds),))
+        return cur.rowcount
+
     def first_offset(self) -> int:
         """Offset of the oldest event still in the log (``next_offset`` when empty)."""
         with self._lock:
@@ -235,10 +264,25 @@ class EventLog:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             cur = self._conn.execute("DELETE FROM events WHERE offset < ?", (offset,))
+            row = self._conn.execute("SELECT value FROM meta WHERE name = 'truncated_before'").fetchone()
+            mark = max(offset, 0 if row is None else int(json.loads(row[0])))  # never lowered
             self._conn.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('truncated_before', ?)",
-                               (json.dumps(offset),))
+                               (json.dumps(mark),))
             self._conn.execute("COMMIT")
         return cur.rowcount
+
+    def advance_to(self, offset: int) -> None:
+        """Make ``offset`` the next offset of an empty tail (after an accepted loss of events).
+
+        Offsets below it are never reused, so stored responses and snapshots stay unambiguous.
+        """
+        offset = int(offset)
+        if offset < self._committed_next:
+            raise ValueError(f"offset {offset} is below the committed end {self._committed_next}")
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('truncated_before', ?)",
+                               (json.dumps(offset),))
+        self._next = self._committed_next = offset
 
     def close(self) -> None:
         """Roll back any open transaction and close the file."""

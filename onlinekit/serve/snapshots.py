@@ -68,11 +68,16 @@ class SnapshotStore:
 
     @staticmethod
     def encode(learner: Learner, offset: int) -> tuple[int, bytes]:
-        """Serialise ``learner`` as covering ``offset`` events (call under the service lock)."""
+        """Serialise ``learner`` as covering ``offset`` events (a copy nobody else mutates)."""
         return int(offset), state_to_bytes(learner, extra={"offset": int(offset)})
 
+    @staticmethod
+    def path_for_name(offset: int) -> str:
+        """File name of the snapshot covering ``offset`` events."""
+        return f"snapshot-{int(offset):020d}.npz"
+
     def path_for(self, offset: int) -> Path:
-        return self.directory / f"snapshot-{int(offset):020d}.npz"
+        return self.directory / self.path_for_name(offset)
 
     def write(self, encoded: tuple[int, bytes]) -> Path:
         """Write an :meth:`encode` result atomically; prune old snapshots; return the path."""
@@ -94,6 +99,10 @@ class SnapshotStore:
             if m:
                 out.append(int(m.group(1)))
         return sorted(out, reverse=True)
+
+    def complete_offsets(self) -> list[int]:
+        """Offsets of snapshots whose checksum file is written too, newest first."""
+        return [o for o in self.offsets() if self.path_for(o).with_suffix(".sha256").exists()]
 
     def prune(self) -> None:
         """Delete all but the ``keep`` newest snapshots, and stray temp files."""

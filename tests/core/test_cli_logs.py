@@ -91,7 +91,7 @@ def test_delimiter_sniffing_and_explicit_names(tmp_path):
     r = CliRunner().invoke(main, ["replay", str(p), "--no-header", "--target", "2", "--learner", "ogd"])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, ["replay", str(p), "--target", "2"])
-    assert r.exit_code == 2 and "--no-header" in r.output
+    assert r.exit_code == 2 and "looks like data" in r.output and "--no-header" in r.output
     q = tmp_path / "numbers.csv"
     q.write_text("".join(f"{i},{i + 0.5},{2 * i + 1}\n" for i in range(10)))
     r = CliRunner().invoke(main, ["replay", str(q), "--target", "2"])
@@ -218,3 +218,74 @@ def test_jsonl_categorical_features(tmp_path):
     r = CliRunner().invoke(main, ["replay", str(p), "--target", "y", "-m", "accuracy", "--out", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
     assert _summary(tmp_path / "o")["accuracy"] > 0.95
+
+
+def test_fair_learner_sizes_its_groups_from_the_sensitive_column(tmp_path):
+    p = tmp_path / "f.csv"
+    rng = np.random.default_rng(0)
+    groups = np.array(["north", "south", "east"])
+    with open(p, "w") as f:
+        f.write("a,b,region,y\n")
+        for _ in range(600):
+            a, b = rng.normal(size=2)
+            f.write(f"{a:.4f},{b:.4f},{groups[rng.integers(0, 3)]},{int(a + b > 0)}\n")
+    out = tmp_path / "o"
+    r = CliRunner().invoke(main, ["replay", str(p), "--target", "y", "--sensitive", "region", "--learner", "aranyani",
+                                  "-m", "accuracy", "-m", "fairness", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    rep = json.loads((out / "report.json").read_text())
+    assert "n_groups=3" in rep["learner"]
+    assert rep["summary"]["accuracy"] > 0.7
+    assert [f["name"] for f in rep["features"]] == ["a", "b"]  # the sensitive column is not a feature
+    r = CliRunner().invoke(main, ["replay", str(p), "--target", "y", "--sensitive", "region", "--learner", "aranyani",
+                                  "-p", "n_groups=2"])
+    assert r.exit_code == 2 and "the data has 3 groups, more than n_groups=2" in r.output
+
+
+def test_jsonl_null_is_a_missing_cell(tmp_path):
+    p = tmp_path / "e.jsonl"
+    rows = [{"a": 1.0, "c": "u", "y": 1.0}, {"a": None, "c": None, "y": 0.0}, {"a": 3.0, "c": "v", "y": 1.0}]
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = CliRunner().invoke(main, ["replay", str(p), "--target", "y"])
+    assert r.exit_code == 2 and "line 2" in r.output and "missing value" in r.output
+    r = CliRunner().invoke(main, ["replay", str(p), "--target", "y", "--missing", "mean"])
+    assert r.exit_code == 0, r.output
+
+
+def test_parquet_categorical_and_missing(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(3)
+    c = [str(v) for v in rng.choice(["u", "v", "w"], 2000)]
+    a = [None if rng.random() < 0.1 else float(rng.normal()) for _ in range(2000)]
+    y = [float(v == "u") for v in c]
+    p = tmp_path / "e.parquet"
+    pq.write_table(pa.table({"c": c, "a": a, "y": y}), p)
+    out = tmp_path / "o"
+    r = CliRunner().invoke(main, ["replay", str(p), "--target", "y", "--missing", "zero", "-m", "accuracy",
+                                  "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["summary"]["accuracy"] > 0.95
+    assert {f["name"] for f in rep["features"]} == {"a", "c=u", "c=v", "c=w"}
+
+
+def test_sharded_replay_encodes_each_shard_and_handles_missing_keys(tmp_path):
+    p = tmp_path / "t.csv"
+    rng = np.random.default_rng(5)
+    with open(p, "w") as f:
+        f.write("tenant,colour,x,y\n")
+        for i in range(900):
+            t = "" if i == 400 else str(rng.choice(["a", "b"]))
+            c = str(rng.choice(["red", "blue"]))
+            f.write(f"{t},{c},{rng.normal():.3f},{int(c == 'red')}\n")
+    r = CliRunner().invoke(main, ["replay", str(p), "--target", "y", "--shard-by", "tenant"])
+    assert r.exit_code == 2 and "line 402" in r.output and "--missing-key pool" in r.output
+    out = tmp_path / "o"
+    r = CliRunner().invoke(main, ["replay", str(p), "--target", "y", "--shard-by", "tenant", "--missing-key", "pool",
+                                  "-m", "accuracy", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "[tenant=a]" in r.output and "[tenant=]" in r.output
+    # the categorical colour column carries the label: each shard learns it from its own levels
+    assert json.loads((out / "report.json").read_text())["summary"]["accuracy"] > 0.8

@@ -101,3 +101,37 @@ def best_value(q, w, w_bot, m):
     """max over all ordered lists of 1..m distinct items, by enumeration."""
     n = len(q)
     return max(cascade_value(A, q, w, w_bot) for k in range(1, m + 1) for A in itertools.permutations(range(n), k))
+
+
+def split_by_key_quadratic(source, schema, shard_by, chunk_size=65536):
+    """The original splitter, kept as a slow reference: every key of a chunk is compared
+    against every row of the chunk (``O(keys x rows)``). Returns ``{key: (columns, lines)}``
+    in order of first appearance; numeric keys that are whole are written without ``.0``."""
+    import dataclasses
+
+    def key_text(v):
+        if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
+            return str(int(v))
+        return str(v)
+
+    available = source.column_names()
+    if schema.features is None:
+        feats = tuple(c for c in schema.resolve_features(available) if c != shard_by)
+        schema = dataclasses.replace(schema, features=feats)
+    kinds = schema.kinds(available)
+    kinds.setdefault(shard_by, "str")
+    keep = [c for c in kinds if c != shard_by] + ([shard_by] if shard_by in schema.kinds(available) else [])
+    parts, line_parts = {}, {}
+    for chunk in source.chunks(start=0, chunk_size=chunk_size, kinds=kinds):
+        keys = np.array([key_text(v) for v in chunk.columns[shard_by]], dtype=object)
+        uniq, first = np.unique(keys, return_index=True)
+        for key in uniq[np.argsort(first, kind="stable")]:
+            mask = keys == key
+            parts.setdefault(key, []).append({c: chunk.columns[c][mask] for c in keep})
+            line_parts.setdefault(key, []).append(None if chunk.lines is None else chunk.lines[mask])
+    shards = {}
+    for key, cols in parts.items():
+        merged = {c: np.concatenate([p[c] for p in cols]) for c in keep}
+        ls = line_parts[key]
+        shards[key] = (merged, None if any(v is None for v in ls) else np.concatenate(ls))
+    return shards

@@ -33,6 +33,7 @@ def _checks() -> dict:
     a = hedge_many(G, [0.5, 2.0, 9.0], schedule="sqrt", uniforms=U)
     b = hedge_many(G, [0.5, 2.0, 9.0], schedule="sqrt", uniforms=U, device="cuda")
     out["hedge"] = all(np.array_equal(a[k], b[k]) for k in a)
+    ha = a
     Xs = rng.random((3, 11))
     Z = tree_noise([1, 2, 3], 11)
     ok = True
@@ -48,6 +49,33 @@ def _checks() -> dict:
     W[1, :3] = 0.5  # ties
     a, b = best_perm_many(Q, W, wb, 3), best_perm_many(Q, W, wb, 3, device="cuda")
     out["best_perm"] = all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
+    # inputs kept on the device: one copy, reused by later calls, same results
+    from onlinekit.cuda import resident
+
+    Gr = resident(G)
+    b1 = hedge_many(Gr, [0.5, 2.0, 9.0], schedule="sqrt", uniforms=U, device="cuda")
+    first = Gr.on_device()
+    b2 = hedge_many(Gr, [0.3, 1.0, 4.0], device="cuda")
+    a2 = hedge_many(G, [0.3, 1.0, 4.0])
+    Zr = resident(Z)
+    t1 = tree_counter_many(Xs, Zr, scale=0.8, device="cuda")
+    t0 = tree_counter_many(Xs, Z, scale=0.8)
+    out["resident"] = bool(Gr.on_device() is first and all(np.array_equal(ha[k], b1[k]) for k in ha)
+                           and all(np.array_equal(a2[k], b2[k]) for k in a2)
+                           and all(np.array_equal(t0[k], t1[k]) for k in t0)
+                           and sorted(Gr._device) == [False] and sorted(Zr._device) == [True])
+    # runs along the last axis; more runs than threads launched: the grid-stride loop covers all
+    from onlinekit.cuda import _kernels_cuda
+
+    layout = _kernels_cuda._per_run(np.zeros((3, 5))).shape == (5, 3)
+    real = _kernels_cuda.launch_shape
+    _kernels_cuda.launch_shape = lambda n: (2, 4)
+    try:
+        many = np.geomspace(1e-3, 0.1, 19)
+        a, b = ogd_many(X, y, many), ogd_many(X, y, many, device="cuda")
+    finally:
+        _kernels_cuda.launch_shape = real
+    out["grid_stride"] = bool(layout and all(np.array_equal(a[k], b[k]) for k in a))
     return out
 
 
@@ -63,7 +91,8 @@ def test_simulator_is_on(sim_results):
     assert sim_results["available"] is True
 
 
-@pytest.mark.parametrize("kernel", ["ogd", "ogd_logistic", "hedge", "tree", "best_perm"])
+@pytest.mark.parametrize("kernel", ["ogd", "ogd_logistic", "hedge", "tree", "best_perm", "resident",
+                                    "grid_stride"])
 def test_cuda_kernel_equals_cpu_under_simulator(sim_results, kernel):
     assert sim_results[kernel] is True
 

@@ -69,3 +69,21 @@ def test_cli_replay_shard_by_ray_equals_local(tmp_path):
         assert r.exit_code == 0, r.output
         outs.append((d / "shards.csv").read_text())
     assert outs[0] == outs[1]
+
+
+@pytest.mark.ray
+def test_cli_experiment_on_ray_prints_only_the_table(tmp_path):
+    """Ray's own log lines (raylet, workers, start-up) stay out of the printed table."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("ray")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    r = subprocess.run([sys.executable, "-m", "onlinekit.cli", "experiment", "ogd-regret", "--quick", "--seeds", "2",
+                        "--backend", "ray", "--jobs", "1", "--out", str(tmp_path), "--no-progress"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    table = (tmp_path / "table.md").read_text()
+    assert r.stdout == table + "\n" + f"wrote 6 file(s) to {tmp_path}\n"
+    assert r.stderr == ""  # no "INFO worker.py ... Started a local Ray instance", no raylet lines

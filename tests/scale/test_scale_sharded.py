@@ -88,3 +88,118 @@ def test_unknown_shard_column_and_backend():
         replay_sharded(OGD(), src, "nope")
     with pytest.raises(ValueError, match="backend"):
         replay_sharded(OGD(), src, "advertiser", backend="dask")
+
+
+# ---- the sort-based splitter: same shards as the quadratic reference, one key rule ----------
+
+def _same_shards(a, b):
+    assert list(a) == list(b)
+    for k in a:
+        ca, la = a[k]
+        cb, lb = b[k]
+        assert list(ca) == list(cb)
+        for c in ca:
+            assert ca[c].dtype == cb[c].dtype and ca[c].tobytes() == cb[c].tobytes(), (k, c)
+        assert (la is None and lb is None) or la.tolist() == lb.tolist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sort_based_split_equals_the_quadratic_reference(seed, tmp_path):
+    from scale_reference import split_by_key_quadratic
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 3000))
+    n_keys = int(rng.integers(1, 200))
+    names = np.array([f"t{int(v)}" for v in rng.integers(0, 10**6, size=n_keys)])
+    zipf = np.minimum(rng.zipf(1.3, size=n), n_keys) - 1  # skewed: a few large tenants, a long tail
+    text_keys = names[zipf]
+    float_keys = rng.choice(np.r_[np.arange(n_keys, dtype=float), [0.5, -2.25, 1e-3]], size=n)
+    cols = {"x0": rng.normal(size=n), "x1": rng.normal(size=n), "y": rng.normal(size=n)}
+    chunk = int(rng.integers(7, 500))  # many chunks: keys recur across chunk borders
+    for keys in (text_keys, float_keys):
+        src = ArraySource({"tenant": keys, **cols})
+        new = split_by_key(src, Schema(target="y"), "tenant", chunk_size=chunk)[1]
+        _same_shards(new, split_by_key_quadratic(src, Schema(target="y"), "tenant", chunk_size=chunk))
+    # from CSV, with line numbers
+    path = tmp_path / "s.csv"
+    path.write_text("tenant,x0,y\n" + "".join(f"{k},{a!r},{b!r}\n" for k, a, b in zip(text_keys, cols["x0"].tolist(), cols["y"].tolist(),
+                                                                                        strict=True)))
+    from onlinekit.streams import open_source
+
+    new = split_by_key(open_source(str(path)), Schema(target="y"), "tenant", chunk_size=chunk)[1]
+    _same_shards(new, split_by_key_quadratic(open_source(str(path)), Schema(target="y"), "tenant", chunk_size=chunk))
+    assert new[text_keys[0]][1][0] == 2  # lines kept (header is line 1)
+
+
+def test_the_oracle_check_can_fail():
+    """A splitter that loses the per-event order within a shard is caught."""
+    from scale_reference import split_by_key_quadratic
+
+    rng = np.random.default_rng(0)
+    src = ArraySource({"tenant": rng.choice(["a", "b"], 100), "x0": rng.normal(size=100), "y": rng.normal(size=100)})
+    good = split_by_key_quadratic(src, Schema(target="y"), "tenant")
+    bad = {k: ({c: v[::-1] for c, v in cols.items()}, lines) for k, (cols, lines) in good.items()}
+    with pytest.raises(AssertionError):
+        _same_shards(bad, good)
+
+
+def test_keys_from_csv_are_text_and_from_arrays_canonical_numbers(tmp_path):
+    from onlinekit.streams import open_source
+
+    path = tmp_path / "k.csv"
+    path.write_text("tenant,x0,y\n3,1,1\n3.0,2,2\n03,3,3\n3,4,4\n")
+    shards = split_by_key(open_source(str(path)), Schema(target="y"), "tenant")[1]
+    assert {k: v[0]["x0"].tolist() for k, v in shards.items()} == {"3": [1.0, 4.0], "3.0": [2.0], "03": [3.0]}
+    for arr in (np.array([3.0, 3.0, 3.0, 3.0]), np.array([3, 3, 3, 3]), np.array([3, 3.0, 3, 3], dtype=object)):
+        src = ArraySource({"tenant": arr, "x0": np.arange(1.0, 5.0), "y": np.ones(4)})
+        assert list(split_by_key(src, Schema(target="y"), "tenant")[1]) == ["3"]
+    src = ArraySource({"tenant": np.array([0.5, -0.0, 1e20, 2.0**70]), "x0": np.ones(4), "y": np.ones(4)})
+    assert list(split_by_key(src, Schema(target="y"), "tenant")[1]) == ["0.5", "0", str(10**20), str(2**70)]
+    # a key named as a feature is read as a number from CSV too: then 3, 3.0 and 03 are one key
+    schema = Schema(target="y", features=("tenant", "x0"))
+    assert list(split_by_key(open_source(str(path)), schema, "tenant")[1]) == ["3"]
+
+
+@pytest.mark.parametrize("values", [
+    np.array(["a", "", "b"], dtype=object),
+    np.array(["a", None, "b"], dtype=object),
+    np.array([1.0, np.nan, 2.0]),
+    np.array([1.0, np.inf, 2.0]),
+])
+def test_missing_keys_are_an_error_unless_pooled(values):
+    src = ArraySource({"tenant": values, "x0": np.arange(3.0), "y": np.ones(3)})
+    with pytest.raises(ValueError, match=r"event offset 1: shard key 'tenant' is missing .*missing_key='pool'"):
+        split_by_key(src, Schema(target="y"), "tenant")
+    shards = split_by_key(src, Schema(target="y"), "tenant", missing_key="pool")[1]
+    assert shards[""][0]["x0"].tolist() == [1.0] and len(shards) == 3
+    rep = replay_sharded(OGD(), src, "tenant", missing_key="pool")
+    assert rep.reports[""].n_events == 1
+    with pytest.raises(ValueError, match="missing_key"):
+        split_by_key(src, Schema(target="y"), "tenant", missing_key="drop")
+
+
+def test_missing_key_in_csv_names_the_line(tmp_path):
+    from onlinekit.streams import open_source
+
+    path = tmp_path / "k.csv"
+    path.write_text("tenant,x0,y\na,1,1\n,2,2\n")
+    with pytest.raises(ValueError, match=r"k.csv, line 3: shard key 'tenant' is missing"):
+        replay_sharded(OGD(), open_source(str(path)), "tenant")
+
+
+def test_jobs_cap_ray_tasks_in_flight(monkeypatch):
+    from onlinekit.experiments import ray_backend
+
+    seen = []
+
+    def fake_map_tasks(fn, arg_tuples, **kw):
+        seen.append(kw["max_in_flight"])
+        return [fn(*kw["shared"], *a) for a in arg_tuples], []
+
+    monkeypatch.setattr(ray_backend, "map_tasks", fake_map_tasks)
+    src = ArraySource(_data(120))
+    local = replay_sharded(OGD(), src, "advertiser")
+    for jobs in (1, 3):
+        rep = replay_sharded(OGD(), src, "advertiser", backend="ray", jobs=jobs)
+        assert _strip(rep.to_dict(timing=False)) == _strip(local.to_dict(timing=False))
+    assert seen == [None, 3]

@@ -36,3 +36,83 @@ def assert_same_state(a, b) -> None:
             assert va.shape == vb.shape and np.array_equal(va, vb), (k, va, vb)
         else:
             assert va == vb, (k, va, vb)
+
+
+# -- the real server as a subprocess ---------------------------------------------------------------
+import http.client  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def subprocess_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def serve_cmd(state, port, *extra) -> list[str]:
+    return [sys.executable, "-m", "onlinekit.serve.server_cli", "serve", "--learner", "ogd", "-p",
+            f"lr={PARAMS['lr']}", "--state", str(state), "--port", str(port), *extra]
+
+
+def start_server(state, port, *extra, errfile=None) -> subprocess.Popen:
+    """Start ``onlinekit serve`` and wait until ``/health`` answers."""
+    errfile = Path(errfile or Path(state).parent / "server.err")
+    with open(errfile, "ab") as err:
+        proc = subprocess.Popen(serve_cmd(state, port, *extra), stdout=subprocess.DEVNULL, stderr=err,
+                                env=subprocess_env())
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("server exited: " + errfile.read_text()[-3000:])
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            c.request("GET", "/health")
+            r = c.getresponse()
+            r.read()
+            if r.status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.05)
+        finally:
+            c.close()
+    proc.kill()
+    raise AssertionError("server did not come up")
+
+
+def run_server_to_exit(state, port, *extra, timeout=90) -> tuple[int, str]:
+    """Run ``onlinekit serve`` expecting it to refuse to start: ``(exit status, stderr)``."""
+    r = subprocess.run(serve_cmd(state, port, *extra), capture_output=True, env=subprocess_env(), timeout=timeout)
+    return r.returncode, r.stderr.decode("utf-8", "replace")
+
+
+def call(port, method, path, body=None, headers=None, timeout=10) -> tuple[int, dict]:
+    """One HTTP request; ``(status, JSON body)``. ``body`` may be a dict (sent as JSON) or bytes."""
+    h = {"Content-Type": "application/json"}
+    h.update(headers or {})
+    if isinstance(body, dict):
+        body = json.dumps(body).encode()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers={k: v for k, v in h.items() if v is not None})
+        r = c.getresponse()
+        data = r.read()
+    finally:
+        c.close()
+    try:
+        return r.status, (json.loads(data) if data else {})
+    except ValueError:  # uvicorn's own plain-text answers (503 past the connection limit)
+        return r.status, {"raw": data.decode("latin-1")}

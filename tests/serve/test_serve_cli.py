@@ -13,11 +13,13 @@ def test_help_lists_the_options():
     r = CliRunner().invoke(serve, ["--help"])
     assert r.exit_code == 0
     for opt in ("--learner", "--state", "--host", "--port", "--snapshot-every", "--token-file", "--max-body",
-                "--max-batch", "--sync"):
+                "--max-batch", "--sync", "--accept-loss", "--max-total-features", "--max-abs-value", "--compact-log",
+                "--key-ttl", "--allow-host", "--allow-origin", "--max-connections", "--max-header-bytes",
+                "--header-timeout", "--body-timeout", "--keep-alive"):
         assert opt in r.output
     assert "127.0.0.1" in r.output
     r = CliRunner().invoke(consume, ["--help"])
-    assert r.exit_code == 0 and "--group" in r.output and "redis://" in r.output
+    assert r.exit_code == 0 and "--group" in r.output and "redis://" in r.output and "--accept-loss" in r.output
 
 
 @pytest.mark.parametrize("args,message", [

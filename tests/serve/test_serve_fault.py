@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,48 +26,15 @@ import pytest
 pytest.importorskip("uvicorn")
 pytest.importorskip("starlette")
 
-from serve_helpers import PARAMS, assert_same_state, make_events, oracle  # noqa: E402
+from serve_helpers import PARAMS, assert_same_state, make_events, oracle, start_server  # noqa: E402
+from serve_helpers import free_port as _free_port  # noqa: E402
+from serve_helpers import subprocess_env as _env  # noqa: E402
 
 from onlinekit.serve.service import LearnerService  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
 
 def _start_server(state: Path, port: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "onlinekit.serve.server_cli", "serve", "--learner", "ogd",
-           "-p", f"lr={PARAMS['lr']}", "--state", str(state), "--port", str(port), "--snapshot-every", "37"]
-    errfile = state.parent / "server.err"
-    with open(errfile, "ab") as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=_env())
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("server exited: " + errfile.read_text()[-3000:])
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            c.request("GET", "/health")
-            r = c.getresponse()
-            r.read()
-            if r.status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.05)
-        finally:
-            c.close()
-    proc.kill()
-    raise AssertionError("server did not come up")
+    return start_server(state, port, "--snapshot-every", "37")
 
 
 def _post(conn, ev, key):
@@ -167,51 +131,7 @@ def test_kill9_server_many(tmp_path):
 
 
 # -- Redis consumer ------------------------------------------------------------------------------
-REDIS = shutil.which("redis-server")
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    """A Redis on loopback: the one in $ONLINEKIT_TEST_REDIS_URL (CI starts it; flushed here),
-    else a private redis-server started for this test; skipped when neither is available."""
-    redis = pytest.importorskip("redis")
-    external = os.environ.get("ONLINEKIT_TEST_REDIS_URL")
-    proc = None
-    if external:
-        client = redis.Redis.from_url(external)
-        port = client.connection_pool.connection_kwargs.get("port", 6379)
-        host = client.connection_pool.connection_kwargs.get("host", "127.0.0.1")
-        db = client.connection_pool.connection_kwargs.get("db", 0)
-        try:
-            client.flushdb()
-        except redis.ConnectionError:
-            pytest.skip(f"no Redis at {external}")
-        url = f"redis://{host}:{port}/events?db={db}"
-    else:
-        if REDIS is None:
-            pytest.skip("redis-server not on PATH")
-        port = _free_port()
-        proc = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                 "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=port)
-        for _ in range(200):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.02)
-        else:
-            proc.kill()
-            proc.wait()
-            pytest.skip("redis-server did not start")
-        url = f"redis://127.0.0.1:{port}/events"
-    yield url, client
-    if proc is None:
-        client.flushdb()
-    client.close()
-    if proc is not None:
-        proc.terminate()
-        proc.wait(10)
+# the redis_url fixture lives in conftest.py (shared with the poison-entry tests)
 
 
 def _produce(client, events, bad_every=0):

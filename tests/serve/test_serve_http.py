@@ -161,7 +161,7 @@ def test_bearer_token(svc):
 
 def test_metrics_exposition(client, svc):
     client.post("/learn", json=make_events(1)[0])
-    client.post("/learn", content=b"{")
+    client.post("/learn", content=b"{", headers={"Content-Type": "application/json"})
     client.get("/nope/123")
     text = client.get("/metrics").text
     assert 'onlinekit_requests_total{route="/learn",status="200"} 1' in text

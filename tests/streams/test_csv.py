@@ -297,8 +297,12 @@ def test_empty_header_only_missing(tmp_path):
         CSVSource(tmp_path / "nope.csv")
     with pytest.raises(StreamError, match="no column"):
         list(CSVSource(tmp_path / "h.csv").chunks(kinds={"zz": "float"}))
-    with pytest.raises(StreamError, match="duplicate"):
-        CSVSource(write(tmp_path / "dup.csv", "a,a\n1,2\n"))
+    # a repeated header name is renamed (real files have them: COMPAS repeats two columns)
+    dup = CSVSource(write(tmp_path / "dup.csv", "a,a,a.1\n1,2,3\n"))
+    assert dup.column_names() == ["a", "a.1", "a.1.1"]
+    assert next(dup.chunks()).columns["a.1"].tolist() == [2.0]
+    with pytest.raises(StreamError, match="duplicate"):  # names the caller gives must be unique
+        CSVSource(write(tmp_path / "dup2.csv", "1,2\n"), header=["a", "a"])
 
 
 # -- kernels vs the slow reference ---------------------------------------------------------

@@ -52,15 +52,16 @@ def test_values_and_start(table_path, chunk_size, start):
     assert all(a.end == b.offset for a, b in zip(chunks, chunks[1:]))
 
 
-def test_nulls(tmp_path):
+def test_nulls_are_missing_cells(tmp_path):
     p = tmp_path / "n.parquet"
-    pq.write_table(pa.table({"x": [1.0, None, 3.0], "y": [1, 2, None]}), p)
-    with pytest.raises(StreamError, match=r"n.parquet, row 1, column 'x': null value"):
-        collect(ParquetSource(p))
-    src = ParquetSource(p, errors="skip")
-    cols, chunks = collect(src)
-    assert cols["x"].tolist() == [1.0] and src.skipped == 2
-    assert [str(b).split(", ", 1)[1] for b in src.bad_rows] == ["row 1, column 'x': null value", "row 2, column 'y': null value"]
+    pq.write_table(pa.table({"x": [1.0, None, 3.0], "y": [1, 2, None], "s": ["a", None, "c"]}), p)
+    cols, _chunks = collect(ParquetSource(p))
+    assert cols["x"][[0, 2]].tolist() == [1.0, 3.0] and np.isnan(cols["x"][1])
+    assert np.isnan(cols["y"][2]) and cols["s"].tolist() == ["a", "", "c"]
+    from onlinekit.streams import Schema, Stream
+
+    with pytest.raises(StreamError, match=r"n.parquet, row 1, column 'x': non-finite value nan"):
+        list(Stream(ParquetSource(p), Schema(target="y", features=("x",))).blocks())
 
 
 def test_errors_and_missing(tmp_path, table_path):
