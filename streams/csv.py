@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv as _pycsv
 import gzip
+import os
 import queue
 import threading
 from collections.abc import Iterator, Sequence
@@ -98,6 +99,13 @@ class _Piece:
             np.concatenate([p.bad for p in pieces]),
             reasons,
         )
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
 
 _DONE = object()
@@ -242,7 +250,7 @@ class CSVSource(Source):
         na_values: Sequence[str] = (),
         encoding: str = "utf-8",
         _read_size: int = 1 << 20,
-        _prefetch: bool = True,
+        _prefetch: bool | None = None,
     ) -> None:
         super().__init__()
         self.path = Path(path)
@@ -271,7 +279,8 @@ class CSVSource(Source):
         if int(_read_size) < 1:
             raise ValueError("_read_size must be >= 1")
         self._read_size = int(_read_size)
-        self._prefetch = bool(_prefetch)
+        #: read ahead in a helper thread (default: when this process may use more than one CPU)
+        self._prefetch = _usable_cpus() > 1 if _prefetch is None else bool(_prefetch)
         if header is False:
             header = [f"c{j}" for j in range(self._count_fields())]
         self._header_given = not isinstance(header, bool)
