@@ -285,12 +285,10 @@ def replay(
                 try:
                     preds = _predict_learn(learner, sub, task)
                 except Diverged as exc:
-                    raise Diverged(f"diverged at event {exc.offset}: {exc.message} "
-                                   "(try a smaller lr or --scale standard)", offset=exc.offset) from None
+                    raise _diverged(exc.offset, exc.message) from None
                 if not _all_finite(preds):
                     k = int(np.flatnonzero(~np.isfinite(preds))[0])
-                    raise Diverged(f"diverged at event {sub.offset + k}: the prediction is {preds[k]!r} "
-                                   "(try a smaller lr or --scale standard)", offset=sub.offset + k)
+                    raise _diverged(sub.offset + k, f"the prediction is {float(preds[k])!r}")
                 for m in metrics:  # X is built (from a sparse block) only for metrics that read it
                     m.update(sub.y, preds, sub.X if getattr(m, "uses_X", True) else None, sub.groups, **sub.extra)
                 n += j - i
@@ -352,6 +350,13 @@ def replay(
         resumed_from=resumed_from,
         meta={"onlinekit_version": onlinekit.__version__, "features": features},
     )
+
+
+def _diverged(offset: int | None, why: str) -> Diverged:
+    """``diverged at event N: why (hint)``, with ``offset`` kept as an attribute only."""
+    err = Diverged(f"diverged at event {offset}: {why} (try a smaller lr or --scale standard)")
+    err.offset = offset
+    return err
 
 
 def _all_finite(a: np.ndarray) -> bool:
