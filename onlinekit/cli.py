@@ -7,8 +7,8 @@ learner, missing column, malformed file, bad parameter) print one line and exit 
 
 from __future__ import annotations
 
-import os
 import inspect
+import os
 import shlex
 import sys
 from pathlib import Path
