@@ -20,7 +20,7 @@ import numpy as np
 
 from onlinekit._numba import njit
 
-__all__ = ["tokenize", "tokenize_hashed", "parse_columns", "parse_float", "hash_fields"]
+__all__ = ["tokenize", "tokenize_hashed", "parse_columns", "parse_float"]
 
 _LF = 10
 _CR = 13
@@ -193,8 +193,9 @@ def tokenize_hashed(buf, delim, final, line0, colslot, hashslot, parse_from):
         For each column index, the output slot its values are parsed into, or -1 (fields
         beyond ``colslot.size`` are never parsed). The number of columns is ``colslot.size``.
     hashslot : int64 array
-        For each column index, the output slot of the FNV-1a hashes of its field bytes
-        (as :func:`hash_fields` computes them), or -1; may be shorter than ``colslot``.
+        For each column index, the output slot of the 64-bit FNV-1a hashes of its field
+        bytes (for an unquoted field, :func:`onlinekit.streams.encode.stable_hash` of its
+        text), or -1; may be shorter than ``colslot``.
     parse_from : int
         Rows before this one (index within this call) are tokenized only.
 
@@ -203,8 +204,9 @@ def tokenize_hashed(buf, delim, final, line0, colslot, hashslot, parse_from):
     (n_rows, n_fields, consumed, next_line, field_start, field_end, field_flag,
      row_first_field, row_nfields, row_line, values, status, hashes, needs_python)
         ``values`` / ``status`` are ``(n_slots, capacity)``: see :func:`parse_columns`.
-        ``hashes`` (``int64``) / ``needs_python`` are ``(n_hash_slots, capacity)``: see
-        :func:`hash_fields`. ``consumed`` bytes form complete rows; the rest must be carried
+        ``hashes`` (``int64``) / ``needs_python`` are ``(n_hash_slots, capacity)``; rows whose
+        field is quoted or whose row has the wrong number of fields need Python (hash left 0)
+        to be unquoted and hashed. ``consumed`` bytes form complete rows; the rest must be carried
         into the next call.
     """
     n = buf.size
@@ -509,32 +511,3 @@ def _finish(buf, i, e, neg, m, seen, frac):
     else:
         v = v / POW10[-e10]
     return (-v if neg else v), 0
-
-
-@njit
-def hash_fields(buf, fs, fe, ff, rfs, rnf, lo, hi, ncols, col):
-    """64-bit FNV-1a hash of the raw bytes of field ``col`` in rows ``lo:hi``.
-
-    Returns ``(hashes as int64, needs_python)``: rows whose field is quoted (flag ``1``) or
-    whose row has the wrong number of fields get ``needs_python = True`` (hash left 0), to be
-    unquoted and hashed in Python. An unquoted field's hash equals
-    :func:`onlinekit.streams.encode.stable_hash` of its text.
-    """
-    n = hi - lo
-    out = np.zeros(n, dtype=np.uint64)
-    slow = np.zeros(n, dtype=np.bool_)
-    prime = np.uint64(0x100000001B3)
-    for r in range(n):
-        row = lo + r
-        if rnf[row] != ncols:
-            slow[r] = True
-            continue
-        f = rfs[row] + col
-        if ff[f] != 0:
-            slow[r] = True
-            continue
-        h = np.uint64(0xCBF29CE484222325)
-        for p in range(fs[f], fe[f]):
-            h = (h ^ np.uint64(buf[p])) * prime
-        out[r] = h
-    return out.view(np.int64), slow

@@ -571,16 +571,12 @@ class CSVSource(Source):
     def _hash_column(self, b: _Batch, lo: int, hi: int, j: int, bad, rnf, reasons, c: str) -> np.ndarray:
         """Categorical codes of column ``j`` (FNV-1a hashes of the field texts, ``int64``); the
         texts of hashes not seen before go to :attr:`level_texts` (the first 4,096 per column)."""
-        from onlinekit.streams._csv_kernels import hash_fields
         from onlinekit.streams._kernels import code_lookup, code_table
         from onlinekit.streams.encode import _signed_hash
 
         ncols = len(self._names)
-        k = b.hslot.get(j)
-        if k is not None:  # hashed by the tokenizer
-            h, slow = b.hsh[k, lo:hi].copy(), b.hslow[k, lo:hi]
-        else:
-            h, slow = hash_fields(b.buf, b.fs, b.fe, b.ff, b.rfs, b.rnf, lo, hi, ncols, j)
+        k = b.hslot[j]  # every categorical column is hashed by the tokenizer
+        h, slow = b.hsh[k, lo:hi].copy(), b.hslow[k, lo:hi]
         texts = self.level_texts.setdefault(c, {})
         for i in np.flatnonzero(slow).tolist():
             if rnf[i] != ncols:

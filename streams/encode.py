@@ -31,7 +31,7 @@ Examples
 >>> enc = FeatureEncoder(scale="standard")
 >>> enc.setup(["age", "colour"], {"age": "float", "colour": "str"})
 >>> cols = {"age": np.array([20.0, 40.0, 60.0]), "colour": np.array(["red", "blue", "red"], dtype=object)}
->>> X = enc.encode(cols, ["age", "colour"], np.ones(3, dtype=bool))
+>>> X = enc.encode(cols, np.ones(3, dtype=bool))
 >>> enc.names_
 ['age', 'colour=red', 'colour=blue']
 >>> X.tolist()     # age is scaled with the events before it: 0, 0 (one value seen), then (60-30)/10
@@ -176,7 +176,7 @@ class FeatureEncoder:
         self.n_levels_: dict[str, int] = {}
         self.stats_ = np.zeros((3, 0))
         self.sensitive_levels_: dict[str, int] = {}
-        self._sorted: dict[str, tuple] = {}  # column -> (hash table of level codes, table size) (derived)
+        self._tables: dict[str, tuple] = {}  # column -> (hash table of level codes, table size) (derived)
 
     # -- layout -------------------------------------------------------------------------
     def kind_for(self, column: str) -> str:
@@ -296,24 +296,23 @@ class FeatureEncoder:
         """Output column of each code (-1: missing; -2: a level not seen yet)."""
         from onlinekit.streams._kernels import code_lookup, code_table
 
-        cache = self._sorted.get(col)
+        cache = self._tables.get(col)
         table = self.levels_[col]
         if cache is None or cache[1] != len(table):
             keys = np.array(list(table) + self._na_codes.tolist(), dtype=np.int64)
             vals = np.array(list(table.values()) + [-1] * len(self._na_codes), dtype=np.int64)
-            cache = self._sorted[col] = (code_table(keys, vals), len(table))
+            cache = self._tables[col] = (code_table(keys, vals), len(table))
         tk, tv, used, shift = cache[0]
         return code_lookup(tk, tv, used, shift, np.ascontiguousarray(codes), -2)
 
-    def encode(self, cols: Mapping[str, np.ndarray], features: Sequence[str], keep: np.ndarray) -> np.ndarray:
+    def encode(self, cols: Mapping[str, np.ndarray], keep: np.ndarray) -> np.ndarray:
         """The encoded matrix of the rows where ``keep`` holds, in order; updates the state."""
         from onlinekit.streams.block import onehot_dense
 
-        numeric, onehot = self.encode_sparse(cols, features, keep)
+        numeric, onehot = self.encode_sparse(cols, keep)
         return onehot_dense(numeric, onehot, self.width)
 
-    def encode_sparse(self, cols: Mapping[str, np.ndarray], features: Sequence[str],
-                      keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def encode_sparse(self, cols: Mapping[str, np.ndarray], keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`encode` in sparse form: ``(numeric, onehot)``, the first ``len(numeric_)``
         output columns as a ``(n, p)`` matrix and, per categorical column, the output column
         that is 1 (``-1``: missing), as a ``(n, k)`` ``int64`` matrix (see
@@ -323,7 +322,7 @@ class FeatureEncoder:
         >>> enc = FeatureEncoder()
         >>> enc.setup(["x", "c"], {"x": "float", "c": "str"})
         >>> num, oh = enc.encode_sparse({"x": np.array([1.5, 2.0]), "c": np.array(["b", "a"], dtype=object)},
-        ...                             ["x", "c"], np.ones(2, dtype=bool))
+        ...                             np.ones(2, dtype=bool))
         >>> num.tolist(), oh.tolist(), enc.names_
         ([[1.5], [2.0]], [[1], [2]], ['x', 'c=b', 'c=a'])
         """
@@ -409,7 +408,7 @@ class FeatureEncoder:
         self.categorical_ = list(state["categorical"])
         self.names_ = list(state["names"])
         self.levels_ = {c: {int(h): int(j) for h, j in t} for c, t in state["levels"].items()}
-        self._sorted = {}
+        self._tables = {}
         self.n_levels_ = {c: int(v) for c, v in state["n_levels"].items()}
         self.stats_ = np.array(state["stats"], dtype=np.float64).reshape(3, len(self.numeric_))
         self.sensitive_levels_ = {str(k): int(v) for k, v in state["sensitive"].items()}

@@ -274,7 +274,7 @@ class Schema:
                         bad[i] = True
                     else:
                         reject(i, first[i], "missing value (choose --missing skip|zero|mean)")
-            numeric, onehot = encoder.encode_sparse(cols, feats, ~bad)
+            numeric, onehot = encoder.encode_sparse(cols, ~bad)
             if encoder.categorical_:
                 sparse = (numeric, onehot)
             else:

@@ -39,6 +39,7 @@ privacy", CCS 2012.
 
 from __future__ import annotations
 
+import abc
 import math
 import os
 import secrets
@@ -301,8 +302,9 @@ def rational_upper(value: float, sig_bits: int = 32) -> Fraction:
 _M62 = (1 << 62) - 1
 
 
-class _BitStreamBase:
-    """A word buffer (int64 view) with a status vector ``[position, limit, flag]`` in bits."""
+class _BitStreamBase(abc.ABC):
+    """A word buffer (int64 view) with a status vector ``[position, limit, flag]`` in bits;
+    subclasses say where fresh words come from (:meth:`_refill`)."""
 
     def __init__(self):
         self.buf = np.zeros(1, dtype=np.int64)
@@ -311,8 +313,9 @@ class _BitStreamBase:
     def _begin(self, n: int) -> None:  # pragma: no cover - overridden
         pass
 
-    def _refill(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _refill(self) -> None:
+        """Make more unread bits available (update ``buf`` and the limit ``st[1]``)."""
 
     def _end(self) -> None:
         pass

@@ -102,7 +102,7 @@ def test_classifier_and_encoder_blocks_with_missing_levels_and_hashing():
     for grow in (True, False):
         enc = FeatureEncoder(max_levels=3, hash_bits=2, missing="zero", scale="standard", grow=grow)
         enc.setup(list(cols), {"x": "float", "u": "float", "a": "str", "b": "str"})
-        parts = [enc.encode_sparse({c: v[s:s + 500] for c, v in cols.items()}, list(cols), np.ones(500, bool))
+        parts = [enc.encode_sparse({c: v[s:s + 500] for c, v in cols.items()}, np.ones(500, bool))
                  for s in range(0, n, 500)]
         d = enc.width
         a, b = OGDClassifier(lr=0.5), OGDClassifier(lr=0.5)

@@ -90,7 +90,7 @@ def test_encoder_equals_per_event_reference(grow, missing, scale, block):
     parts = []
     for lo in range(0, n, block):
         sub = {k: v[lo:lo + block] for k, v in cols.items()}
-        parts.append(enc.encode(sub, ["a", "b", "c", "e"], np.ones(len(sub["a"]), dtype=bool)))
+        parts.append(enc.encode(sub, np.ones(len(sub["a"]), dtype=bool)))
     width = enc.width
     got = np.vstack([np.pad(p, ((0, 0), (0, width - p.shape[1]))) for p in parts])
     rows = [{k: cols[k][i] for k in cols} for i in range(n)]
@@ -106,7 +106,7 @@ def test_a_scaler_that_looks_ahead_is_caught():
     cols = _data(50, seed=1)
     enc = FeatureEncoder(missing="zero", scale="standard")
     enc.setup(["b"], {"b": "float"})
-    X = enc.encode(cols, ["b"], np.ones(50, dtype=bool))
+    X = enc.encode(cols, np.ones(50, dtype=bool))
     b = cols["b"]
     ahead = [(b[i] - b[: i + 1].mean()) / b[: i + 1].std() if i else 0.0 for i in range(50)]
     assert not np.allclose(X[:, 0], np.clip(ahead, -CLIP, CLIP))
@@ -119,10 +119,10 @@ def test_future_events_never_change_past_encodings():
     cols = _data(300, seed=5)
     enc1 = FeatureEncoder(missing="mean", scale="standard")
     enc1.setup(["a", "c"], {"a": "float", "c": "str"})
-    X1 = enc1.encode({k: v[:200] for k, v in cols.items()}, ["a", "c"], np.ones(200, dtype=bool))
+    X1 = enc1.encode({k: v[:200] for k, v in cols.items()}, np.ones(200, dtype=bool))
     enc2 = FeatureEncoder(missing="mean", scale="standard")
     enc2.setup(["a", "c"], {"a": "float", "c": "str"})
-    X2 = enc2.encode(cols, ["a", "c"], np.ones(300, dtype=bool))
+    X2 = enc2.encode(cols, np.ones(300, dtype=bool))
     np.testing.assert_array_equal(X2[:200, : X1.shape[1]], X1)
 
 
@@ -132,13 +132,13 @@ def test_state_roundtrip_continues_identically():
     kinds = {"a": "float", "b": "float", "c": "str", "e": "str"}
     full = FeatureEncoder(missing="mean", scale="standard", max_levels=4, hash_bits=3)
     full.setup(feats, kinds)
-    X = full.encode(cols, feats, np.ones(300, dtype=bool))
+    X = full.encode(cols, np.ones(300, dtype=bool))
     first = FeatureEncoder(missing="mean", scale="standard", max_levels=4, hash_bits=3)
     first.setup(feats, kinds)
-    first.encode({k: v[:120] for k, v in cols.items()}, feats, np.ones(120, dtype=bool))
+    first.encode({k: v[:120] for k, v in cols.items()}, np.ones(120, dtype=bool))
     second = FeatureEncoder(missing="mean", scale="standard", max_levels=4, hash_bits=3)
     second.load_state_dict(first.state_dict())
-    X2 = second.encode({k: v[120:] for k, v in cols.items()}, feats, np.ones(180, dtype=bool))
+    X2 = second.encode({k: v[120:] for k, v in cols.items()}, np.ones(180, dtype=bool))
     np.testing.assert_array_equal(X2, X[120:])
     with pytest.raises(ValueError, match="settings differ"):
         FeatureEncoder(missing="zero").load_state_dict(first.state_dict())
