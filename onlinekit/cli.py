@@ -197,9 +197,9 @@ def _split_list(text: str | None) -> tuple[str, ...]:
 def _open_replay_source(source, errors, delimiter, no_header, names, na_values):
     """The replay source, with the CSV options applied (and refused for other kinds)."""
     from onlinekit.streams import open_source
+    from onlinekit.streams.open import file_kind
 
-    is_csv = Path(source).suffix.lower() in (".csv", ".tsv", ".txt", ".data") or source.lower().endswith(
-        (".csv.gz", ".tsv.gz", ".txt.gz"))
+    is_csv = file_kind(source) == "csv"
     csv_opts = {}
     if delimiter is not None:
         csv_opts["delimiter"] = "\t" if delimiter in ("\\t", "tab", "TAB") else delimiter

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 from onlinekit.streams.errors import MissingDataError, StreamError
 from onlinekit.streams.source import Source
 
-__all__ = ["open_source", "SOURCE_KINDS"]
+__all__ = ["open_source", "file_kind", "SOURCE_KINDS"]
 
 #: Source kinds with a one-line description (``onlinekit streams`` lists them).
 SOURCE_KINDS = {
@@ -27,6 +27,30 @@ def _coerce(v: str):
         except ValueError:
             pass
     return v
+
+
+#: File extension (after a ``.gz``) -> source kind.
+_FILE_KINDS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".data": "csv",
+               ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+
+
+def _extension(spec: str) -> str:
+    suffixes = [s.lower() for s in Path(spec).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def file_kind(spec: str) -> str | None:
+    """``"csv"``, ``"jsonl"`` or ``"parquet"`` for a file path (by its extension, looking
+    through ``.gz``); ``None`` for ``river:`` / ``synthetic:`` specs and unknown extensions.
+
+    >>> file_kind("logs/events.tsv.gz"), file_kind("e.ndjson"), file_kind("river:Phishing")
+    ('csv', 'jsonl', None)
+    """
+    if spec.startswith(("synthetic:", "river:")):
+        return None
+    return _FILE_KINDS.get(_extension(spec))
 
 
 def open_source(spec: str, *, errors: str = "raise", **kwargs) -> Source:
@@ -52,27 +76,25 @@ def open_source(spec: str, *, errors: str = "raise", **kwargs) -> Source:
 
         return RiverSource(spec[len("river:"):], **kwargs)
     path = Path(spec)
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] == ".gz":
-        suffixes = suffixes[:-1]
-    ext = suffixes[-1] if suffixes else ""
+    ext = _extension(spec)
     if not path.exists():
         hint = ""
-        if not suffixes and "/" not in spec:
+        if not ext and "/" not in spec:
             from onlinekit.streams.river_data import list_river_datasets
 
             if spec in list_river_datasets():
                 hint = f" (did you mean river:{spec}?)"
         raise MissingDataError(f"no such file: {spec}{hint}")
-    if ext in (".csv", ".tsv", ".txt", ".data"):
+    kind = _FILE_KINDS.get(ext)
+    if kind == "csv":
         from onlinekit.streams.csv import CSVSource
 
         return CSVSource(path, errors=errors, **kwargs)
-    if ext in (".jsonl", ".ndjson", ".json"):
+    if kind == "jsonl":
         from onlinekit.streams.jsonl import JSONLSource
 
         return JSONLSource(path, errors=errors, **kwargs)
-    if ext == ".parquet":
+    if kind == "parquet":
         from onlinekit.streams.parquet import ParquetSource
 
         return ParquetSource(path, errors=errors, **kwargs)
