@@ -334,6 +334,10 @@ def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, addr
     md = Path(out) / "table.md"
     if md.exists():
         click.echo(md.read_text())
+    if res.comparison:
+        verdicts = [c.verdict for c in res.comparison]
+        counts = ", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(verdicts))
+        click.echo(f"paper vs ours: {counts} (see {Path(out) / 'comparison.md'})")
     click.echo(f"wrote {len(res.files)} file(s) to {out}")
     for f in res.failed_seeds:
         click.echo(f"seed {f['seed']} (run {f['index']}) failed: {f['error']}", err=True)

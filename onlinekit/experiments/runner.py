@@ -43,6 +43,7 @@ class ExperimentResult:
     files: list[Path] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     failed_seeds: list[dict] = field(default_factory=list)
+    comparison: list = field(default_factory=list)
 
 
 def load_experiment(name: str):
@@ -273,7 +274,7 @@ def _run_local(tasks, n: int, jobs: int, progress: bool, name: str,
 
 
 #: Files a run writes at the top of ``out`` (besides plots): cleared at a fresh start.
-_OWN_FILES = ("config.json", "failed_seeds.json", "table.csv", "table.md")
+_OWN_FILES = ("config.json", "failed_seeds.json", "table.csv", "table.md", "comparison.csv", "comparison.md")
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
@@ -401,7 +402,7 @@ def run_experiment(
                     if d.get("seed") == s:
                         d.pop("seed")
                         got[i] = _decode(d)
-            for stale in ("failed_seeds.json", "table.csv", "table.md"):
+            for stale in ("failed_seeds.json", "table.csv", "table.md", "comparison.csv", "comparison.md"):
                 (outp / stale).unlink(missing_ok=True)
         else:
             _clear_outputs(outp)
@@ -430,7 +431,8 @@ def run_experiment(
     ran = [seeds[i] for i in index]
     table = aggregate_rows([r.get("rows", []) for r in results])
     failures = list(mod.check(cfg, results)) if hasattr(mod, "check") and results else []
-    res = ExperimentResult(name, cfg, ran, results, table, [], failures, failed_seeds)
+    comparison = list(mod.compare(cfg, results)) if hasattr(mod, "compare") and results else []
+    res = ExperimentResult(name, cfg, ran, results, table, [], failures, failed_seeds, comparison)
     if outp is not None:
         files = [outp / "config.json"] + [_seed_path(outp, i) for i in index]
         if failed_seeds:
@@ -438,6 +440,10 @@ def run_experiment(
             atomic_write_text(p, json.dumps(failed_seeds, indent=2))
             files.append(p)
         files += write_table(table, outp)
+        if comparison:
+            from onlinekit.experiments.comparison import write_comparison
+
+            files += write_comparison(comparison, outp)
         files += plot_curves(results, outp)
         if hasattr(mod, "plot"):
             files += list(mod.plot(cfg, results, outp) or [])
