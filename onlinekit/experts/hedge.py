@@ -47,6 +47,7 @@ def _as_bool(a: np.ndarray, field: str, offset: int | None) -> np.ndarray:
 class _SleepingExperts(Learner):
     """Shared machinery of :class:`Hedge` and :class:`AdaNormalHedge`."""
 
+    protocol = "experts"
     _meta_code = 0
 
     def _validate_n(self) -> None:

@@ -1,0 +1,56 @@
+"""Learner protocols: how each kind of learner reads events, replays logs and is served.
+
+One protocol per kind (see ``docs/protocols.md``). A learner class names its protocol once,
+as the class attribute ``protocol = "experts"``; everything else (the registry, the CLI, the
+conformance checks, ``serve``) asks :func:`protocol_of`. Protocol modules are imported lazily,
+so listing learners compiles no kernel.
+
+>>> from onlinekit.protocols import get_protocol
+>>> p = get_protocol("experts")
+>>> p.name, [r.flag for r in p.roles]
+('experts', ['--experts', '--awake'])
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from onlinekit.protocols._base import LogProtocol, Protocol, Role, Tracker
+from onlinekit.protocols._drive import replay_log
+
+__all__ = ["PROTOCOLS", "Protocol", "LogProtocol", "Role", "Tracker", "get_protocol", "protocol_of",
+           "protocol_names", "replay_log"]
+
+#: name -> "module:attribute" of the protocol object (imported on first use).
+PROTOCOLS = {
+    "supervised": "onlinekit.protocols.supervised:SUPERVISED",
+    "experts": "onlinekit.protocols.experts:EXPERTS",
+    "oco": "onlinekit.protocols.oco:OCO",
+    "release": "onlinekit.protocols.release:RELEASE",
+    "logged-bandit": "onlinekit.protocols.logged_bandit:LOGGED_BANDIT",
+    "auction": "onlinekit.protocols.auction:AUCTION",
+    "environment": "onlinekit.protocols.environment:ENVIRONMENT",
+}
+
+
+def protocol_names() -> tuple[str, ...]:
+    """The protocol names, in the order of ``docs/protocols.md``."""
+    return tuple(PROTOCOLS)
+
+
+def get_protocol(name: str) -> Protocol:
+    """The protocol object called ``name`` (``KeyError`` naming the known ones)."""
+    if name not in PROTOCOLS:
+        raise KeyError(f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}")
+    module, _, attr = PROTOCOLS[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def protocol_of(obj: Any) -> Protocol:
+    """The protocol of a learner instance or class (its ``protocol`` class attribute)."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    name = getattr(cls, "protocol", None)
+    if name is None:
+        raise TypeError(f"{cls.__name__} declares no protocol (set the class attribute `protocol`)")
+    return get_protocol(name)

@@ -1,0 +1,119 @@
+"""The ``experts`` protocol: prediction with (sleeping) expert advice from per-round losses.
+
+Each row of the log holds every expert's loss for one round (``--experts COLS``) and,
+optionally, which experts were awake (``--awake COLS``, 0/1, same order). The learner plays a
+distribution over the awake experts, pays its expected loss, and updates. Summary keys:
+
+* ``loss``: the learner's cumulative expected loss;
+* ``regret``: ``max_i`` of the sleeping-experts regret to expert ``i``, the sum over the rounds
+  where ``i`` was awake of (learner's expected loss - ``i``'s loss) (with every expert always
+  awake: the learner's loss minus the best expert's);
+* ``best_expert``: the column of that expert; ``best_expert_loss``: its loss on its awake
+  rounds.
+
+Examples
+--------
+>>> import numpy as np
+>>> from onlinekit.experts import Hedge
+>>> from onlinekit.protocols import replay_log
+>>> from onlinekit.streams import ArraySource
+>>> L = np.random.default_rng(0).random((500, 3)) * np.array([1.0, 0.5, 1.0])
+>>> src = ArraySource(columns={"a": L[:, 0], "b": L[:, 1], "c": L[:, 2]})
+>>> rep = replay_log(Hedge(n_experts=3), src, {"experts": ("a", "b", "c")}, record_every=100)
+>>> rep.summary["best_expert"], round(rep.summary["regret"], 2)
+('b', 2.09)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from onlinekit.base import InvalidEvent
+from onlinekit.protocols._base import Columns, LogProtocol, Role, Tracker
+
+__all__ = ["EXPERTS", "ExpertsTracker"]
+
+
+class ExpertsTracker(Tracker):
+    """Cumulative expected loss of the learner and per-expert sleeping regrets."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = tuple(names)
+        k = len(self.names)
+        self.loss = 0.0
+        self.regret = np.zeros(k)
+        self.expert_loss = np.zeros(k)
+
+    def update(self, learner_loss: np.ndarray, losses: np.ndarray, awake: np.ndarray) -> None:
+        """Rows of one block: learner's expected losses ``(n,)``, losses and masks ``(n, k)``."""
+        self.loss += float(learner_loss.sum())
+        self.regret += np.where(awake, learner_loss[:, None] - losses, 0.0).sum(axis=0)
+        self.expert_loss += np.where(awake, losses, 0.0).sum(axis=0)
+
+    def get(self) -> dict[str, Any]:
+        i = int(np.argmax(self.regret))
+        return {"loss": self.loss, "regret": float(self.regret[i]), "best_expert": self.names[i],
+                "best_expert_loss": float(self.expert_loss[i])}
+
+    def state_dict(self) -> dict:
+        return {"names": list(self.names), "loss": self.loss, "regret": self.regret.copy(),
+                "expert_loss": self.expert_loss.copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if tuple(state["names"]) != self.names:
+            raise ValueError(f"tracker state is for experts {state['names']}, not {list(self.names)}")
+        self.loss = float(state["loss"])
+        self.regret = np.array(state["regret"], dtype=np.float64)
+        self.expert_loss = np.array(state["expert_loss"], dtype=np.float64)
+
+
+class _Experts(LogProtocol):
+    name = "experts"
+    operations = ("play", "update")
+    roles = (
+        Role("experts", "--experts", many=True, help="one column of per-round losses per expert"),
+        Role("awake", "--awake", many=True, required=False, help="0/1 columns, one per expert, same order"),
+    )
+    summary_keys = ("loss", "regret", "best_expert", "best_expert_loss")
+
+    def resolve_columns(self, given, available):
+        cols = super().resolve_columns(given, available)
+        if "awake" in cols and len(cols["awake"]) != len(cols["experts"]):
+            raise ValueError(f"--awake names {len(cols['awake'])} columns, --experts {len(cols['experts'])}; "
+                             "give one mask column per expert, in the same order")
+        return cols
+
+    def infer_params(self, cls, columns: Columns, source) -> dict[str, Any]:
+        return {"n_experts": len(columns["experts"])}
+
+    def new_tracker(self, learner, columns: Columns) -> ExpertsTracker:
+        n = int(learner.n_experts)
+        if n != len(columns["experts"]):
+            raise ValueError(f"the learner has n_experts={n} but --experts names {len(columns['experts'])} columns")
+        return ExpertsTracker(tuple(columns["experts"]))
+
+    def apply_chunk(self, learner, chunk, columns: Columns, tracker: ExpertsTracker) -> None:
+        L = np.column_stack([chunk.columns[c] for c in columns["experts"]]).astype(np.float64)
+        if "awake" in columns:
+            A = np.column_stack([chunk.columns[c] for c in columns["awake"]])
+            ok = (A == 0) | (A == 1)
+            if not ok.all():
+                i, j = (int(v) for v in np.argwhere(~ok)[0])
+                raise InvalidEvent(f"{chunk.where(i)}: awake mask must be 0 or 1, got {A[i, j]!r}",
+                                   field=columns["awake"][j], offset=chunk.offset + i)
+            A = A == 1
+        else:
+            A = np.ones(L.shape, dtype=np.bool_)
+        bad = A & ~np.isfinite(L)
+        if bad.any():
+            i, j = (int(v) for v in np.argwhere(bad)[0])
+            raise InvalidEvent(f"{chunk.where(i)}: loss {L[i, j]!r} for an awake expert",
+                               field=columns["experts"][j], offset=chunk.offset + i)
+        P = learner.update_many(L, A)
+        tracker.update(np.einsum("ij,ij->i", P, np.where(A, L, 0.0)), L, A)
+
+
+#: The experts protocol.
+EXPERTS = _Experts()
