@@ -101,6 +101,8 @@ class DualPacingBidder(Learner):
     .. [2] Y. Deng et al. Multi-channel Autobidding with Budget and ROI Constraints. ICML 2023.
     """
 
+    protocol = "auction"
+
     def __init__(
         self,
         budget_rate: float = 0.1,

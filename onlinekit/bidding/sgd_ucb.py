@@ -149,6 +149,8 @@ class SGDUCBBudgeter(Learner):
        Autobidding with Budget and ROI Constraints. ICML 2023.
     """
 
+    protocol = "auction"
+
     def __init__(
         self,
         grid=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),

@@ -94,6 +94,8 @@ class AdaptVI(_CascadeMDPLearner):
     .. [2] Y. Du, R. Srikant, W. Chen. Cascading Reinforcement Learning. ICLR 2024.
     """
 
+    protocol = "environment"
+
     def __init__(self, n_states: int, n_items: int, horizon: int, m: int, rewards=None,
                  bonus: str = "bernstein", bonus_scale: float = 1.0, delta: float = 0.05):
         self.n_states = n_states

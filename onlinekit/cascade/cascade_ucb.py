@@ -136,6 +136,8 @@ class CascadeUCB1(_CascadeBandit):
        in the cascade model. ICML 2015.
     """
 
+    protocol = "logged-bandit"
+
     def _index(self) -> np.ndarray:
         n = self.n_obs_
         t = self.t_ + 1
@@ -188,6 +190,8 @@ class CascadeKLUCB(_CascadeBandit):
     .. [2] A. Garivier, O. Cappe. The KL-UCB algorithm for bounded stochastic bandits and
        beyond. COLT 2011.
     """
+
+    protocol = "logged-bandit"
 
     def _index(self) -> np.ndarray:
         t = self.t_ + 1

@@ -71,6 +71,8 @@ class CascadingBPI(CascadingVI):
     .. [1] Y. Du, R. Srikant, W. Chen. Cascading Reinforcement Learning. ICLR 2024.
     """
 
+    protocol = "environment"
+
     def __init__(self, n_states: int, n_items: int, horizon: int, m: int, epsilon: float,
                  rewards=None, delta: float = 0.05, bonus_scale: float = 1.0,
                  max_episodes: int | None = None):

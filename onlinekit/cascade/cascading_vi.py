@@ -153,6 +153,8 @@ class CascadingVI(_CascadeMDPLearner):
     .. [1] Y. Du, R. Srikant, W. Chen. Cascading Reinforcement Learning. ICLR 2024.
     """
 
+    protocol = "environment"
+
     def __init__(self, n_states: int, n_items: int, horizon: int, m: int, rewards=None,
                  bonus: str = "bernstein", planner: str = "bestperm", bonus_scale: float = 1.0,
                  delta: float = 0.05):

@@ -63,6 +63,8 @@ class AdaNormalHedge(_SleepingExperts):
        algorithms for groupwise regret. ICLR 2024.
     """
 
+    protocol = "experts"
+
     _meta_code = 0
 
     def __init__(self, n_experts: int = 2):

@@ -129,6 +129,8 @@ class GroupwiseRegressor(Learner, river_base.Regressor):
        COLT 2015.
     """
 
+    protocol = "supervised"
+
     def __init__(
         self,
         base: Learner | str | None = None,

@@ -47,7 +47,6 @@ def _as_bool(a: np.ndarray, field: str, offset: int | None) -> np.ndarray:
 class _SleepingExperts(Learner):
     """Shared machinery of :class:`Hedge` and :class:`AdaNormalHedge`."""
 
-    protocol = "experts"
     _meta_code = 0
 
     def _validate_n(self) -> None:
@@ -239,6 +238,8 @@ class Hedge(_SleepingExperts):
     .. [2] Y. Freund, R. E. Schapire, Y. Singer, M. K. Warmuth. Using and combining
        predictors that specialize. STOC 1997.
     """
+
+    protocol = "experts"
 
     _meta_code = 1
 

@@ -97,6 +97,8 @@ class OnlineRidge(Learner, river_base.Regressor):
        estimation with the exponential family of distributions. Machine Learning 43, 2001.
     """
 
+    protocol = "supervised"
+
     def __init__(self, l2: float = 1.0, vaw: bool = False, intercept: bool = False):
         self.l2 = l2
         self.vaw = vaw

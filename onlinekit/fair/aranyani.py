@@ -151,6 +151,8 @@ class Aranyani(_ForestBase, river_base.Classifier):
        forests. ICLR 2024. arXiv:2310.11401.
     """
 
+    protocol = "supervised"
+
     _fair = True
 
     def __init__(self, lambda_: float = 0.0, n_trees: int = 3, depth: int = 4, lr: float = 2e-3,

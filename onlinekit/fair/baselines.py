@@ -66,6 +66,8 @@ class ReservoirFairForest(_ForestBase, river_base.Classifier):
     uniform per event.
     """
 
+    protocol = "supervised"
+
     def __init__(self, lambda_: float = 0.0, reservoir_size: int = 500, n_trees: int = 3, depth: int = 4,
                  lr: float = 2e-3, missing_sensitive: str = "raise", beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-7, seed: int | None = None):

@@ -385,6 +385,8 @@ class ObliqueForest(_ForestBase, river_base.Classifier):
        forests. ICLR 2024. arXiv:2310.11401.
     """
 
+    protocol = "supervised"
+
     def __init__(self, n_trees: int = 3, depth: int = 4, lr: float = 2e-3, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-7, seed: int | None = None):
         self.n_trees = n_trees

@@ -85,6 +85,8 @@ class DynamicOMD(Learner):
        bridging stochastic and adversarial online convex optimization. ICML 2023.
     """
 
+    protocol = "oco"
+
     def __init__(self, n_dims: int, horizon: int, radius: float = 1.0, smoothness: float = 1.0,
                  grad_bound: float = 1.0, switching_cost: float | None = None):
         self.n_dims = n_dims

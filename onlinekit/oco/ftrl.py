@@ -71,6 +71,8 @@ class OptimisticFTRL(Learner):
        online convex optimization: improved regret bounds via smoothness. NeurIPS 2022.
     """
 
+    protocol = "oco"
+
     def __init__(self, n_dims: int, radius: float = 1.0, nu: float | None = None, smoothness: float = 1.0,
                  grad_bound: float = 1.0):
         self.n_dims = n_dims

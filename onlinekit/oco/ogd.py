@@ -344,6 +344,8 @@ class OGD(_LinearOGD, river_base.Regressor):
        ascent. ICML 2003.
     """
 
+    protocol = "supervised"
+
     def __init__(
         self,
         loss: str = "squared",
@@ -387,6 +389,8 @@ class OGDClassifier(_LinearOGD, river_base.Classifier):
     >>> clf.predict_one({"a": 2.0}), round(clf.predict_proba_one({"a": 2.0})[True], 2)
     (True, 1.0)
     """
+
+    protocol = "supervised"
 
     def __init__(
         self,

@@ -426,6 +426,8 @@ _PARAMS_DOC = """
 
 
 class OMD(_OMDBase):
+
+    protocol = "oco"
     __doc__ = """Online mirror descent: ``x_{t+1} = argmin_{x in X} <eta_t g_t, x> + B_psi(x, x_t)``.
 
     Protocol: ``x = omd.play()``, observe the loss, ``omd.update(grad)`` (the gradient at
@@ -501,6 +503,8 @@ class OMD(_OMDBase):
 
 
 class OptimisticOMD(_OMDBase):
+
+    protocol = "oco"
     __doc__ = """Optimistic online mirror descent (two-step form) for the SEA model.
 
     Round ``t``: play ``x_t = argmin_{x in X} <eta_t M_t, x> + B_psi(x, xhat_t)``, observe

@@ -228,6 +228,8 @@ _SUP_PARAMS = """
 
 
 class OMDRegressor(_LinearOMD, river_base.Regressor):
+
+    protocol = "supervised"
     __doc__ = """Online mirror descent on a linear regressor (River regressor).
 
     Each event: predict ``<w_t, x> + b``, then one (optimistic) OMD round on the squared loss
@@ -302,6 +304,8 @@ class OMDRegressor(_LinearOMD, river_base.Regressor):
 
 
 class OMDClassifier(_LinearOMD, river_base.Classifier):
+
+    protocol = "supervised"
     __doc__ = """Online mirror descent on a linear binary classifier (River classifier).
 
     Parameters

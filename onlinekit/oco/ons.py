@@ -84,6 +84,8 @@ class ONS(Learner):
        optimization. Machine Learning, 2007.
     """
 
+    protocol = "oco"
+
     def __init__(self, n_dims: int, domain=None, exp_concavity: float = 1.0, grad_bound: float = 1.0,
                  gamma: float | None = None, epsilon: float | None = None):
         self.n_dims = n_dims

@@ -318,6 +318,8 @@ class MaxSum(_SelectBase):
     Observation", ICML 2023. Dwork and Roth 2014 (AboveThreshold). Lyu, Su, Li, VLDB 2017.
     """
 
+    protocol = "release"
+
     _select_factor = 1.0
     _out_dtype = np.float64
 
@@ -404,6 +406,8 @@ class SumSelect(_SelectBase):
     Jain, Raskhodnikova, Sivakumar, Smith, ICML 2023 (SumSelect). McSherry and Talwar 2007 /
     Dwork and Roth 2014 (report noisy max).
     """
+
+    protocol = "release"
 
     _query_sens = 2
     _select_factor = 2.0

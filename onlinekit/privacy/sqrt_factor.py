@@ -193,6 +193,8 @@ class SqrtFactorCounter(_FactorCounter):
     Upadhyay, SODA 2023. Denisov, McMahan, Rush, Smith, Thakurta, NeurIPS 2022.
     """
 
+    protocol = "release"
+
     def __init__(
         self,
         T: int,
@@ -431,6 +433,8 @@ class OptimalFactorCounter(_FactorCounter):
     Denisov, McMahan, Rush, Smith, Thakurta, "Improved Differential Privacy for SGD via Optimal
     Private Linear Operators on Adaptive Streams", NeurIPS 2022.
     """
+
+    protocol = "release"
 
     def __init__(self, T: int, privacy=("zcdp", 0.5), d: int = 1, bounds=(0.0, 1.0), clip: bool = False,
                  noise: str = "secure", seed: int | None = None, grid_bits: int = 20):

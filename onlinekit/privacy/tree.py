@@ -161,6 +161,8 @@ class TreeCounter(CounterBase):
     Kairouz et al., ICML 2021 (TF-Privacy's ``EfficientTreeAggregator``).
     """
 
+    protocol = "release"
+
     def __init__(
         self,
         T: int,
@@ -362,6 +364,8 @@ class DoublingCounter(Learner):
     ----------
     Chan, Shi, Song, "Private and Continual Release of Statistics", ACM TISSEC 2011.
     """
+
+    protocol = "release"
 
     def __init__(self, counter: str = "tree", params: dict | None = None, max_epochs: int | None = None):
         self.counter = counter
