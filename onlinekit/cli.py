@@ -108,7 +108,6 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
     """
     try:
         from onlinekit import engine
-        from onlinekit.metrics import make_metric
         from onlinekit.registry import get_learner_class
         from onlinekit.streams import Schema, Stream, open_source
         from onlinekit.streams.encode import FeatureEncoder
@@ -167,13 +166,11 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
                 sys.exit(1)
             return
         stream = Stream(src, schema, block_size=block_size, errors=errors, encoder=encoder)
-        task = engine.task_of(model)
-        group_names = tuple(g.name for g in schema.groups)
         metrics = None
         if metric_names:
-            metrics = []
-            for name in metric_names:
-                metrics += make_metric(name, task=task, group_names=group_names)
+            from onlinekit.protocols.supervised import SUPERVISED
+
+            metrics = SUPERVISED.metrics(metric_names, model, tuple(g.name for g in schema.groups))
         ckpt = checkpoint_path or (str(Path(out) / "checkpoint.npz") if out and (checkpoint_every or resume) else None)
         if (checkpoint_every or resume) and ckpt is None:
             raise ValueError("--checkpoint-every/--resume need --out or --checkpoint")
@@ -356,7 +353,7 @@ def learners():
     items = reg()
     width = max((len(n) for n in items), default=0)
     for name, info in items.items():
-        click.echo(f"{name:<{width}}  [{info.kind}] {info.description}")
+        click.echo(f"{name:<{width}}  [{info.protocol}] {info.description}")
 
 
 @main.command()

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from onlinekit.base import Diverged, InvalidEvent, Learner, spawn_seeds, state_from_bytes, state_to_bytes
-from onlinekit.metrics import Metric, default_metrics
+from onlinekit.base import Diverged, Learner, spawn_seeds, state_from_bytes, state_to_bytes
+from onlinekit.metrics import Metric
 from onlinekit.report import Report
 
-__all__ = ["replay", "simulate", "task_of", "as_stream", "Interrupted"]
+__all__ = ["replay", "simulate", "as_stream", "Interrupted"]
 
 
 class Interrupted(KeyboardInterrupt):
@@ -36,20 +36,6 @@ class Interrupted(KeyboardInterrupt):
                  f"{checkpoint_events:,}" if checkpoint_events is not None else
                  "use --out with --checkpoint-every N to be able to resume")
         super().__init__(f"interrupted at event {events:,}; {where}")
-
-
-def task_of(learner: Any) -> str:
-    """``"classification"`` for binary classifiers (River classifiers or a logistic loss)."""
-    try:
-        from river import base
-
-        if isinstance(learner, base.Classifier):
-            return "classification"
-    except ImportError:  # pragma: no cover
-        pass
-    if getattr(learner, "loss", None) == "logistic":
-        return "classification"
-    return "regression"
 
 
 def as_stream(data: Any, block_size: int = 8192):
@@ -70,46 +56,6 @@ def as_stream(data: Any, block_size: int = 8192):
 # --------------------------------------------------------------------------------------------
 # replay
 # --------------------------------------------------------------------------------------------
-
-
-def _predict_learn(learner: Any, block, task: str) -> np.ndarray:
-    """Predictions made before learning each event of ``block`` (then learned)."""
-    kw = block.learn_kwargs()
-    grow = getattr(learner, "grow_features", None)
-    if grow is not None and block.width > learner.n_features_in_:
-        grow(block.feature_names)  # new encoded columns (e.g. a new category level) at weight 0
-    if block.onehot is not None and hasattr(learner, "predict_learn_onehot"):
-        # one-hot columns as indices: learners that read them never see the mostly-zero X
-        try:
-            out = learner.predict_learn_onehot(block.numeric, block.onehot, block.y, block.width, **kw)
-        except InvalidEvent as exc:
-            raise exc.at(block.offset + (exc.offset or 0)) from None
-        if out is not None:  # None: no exact sparse path for this configuration
-            return np.asarray(out, dtype=np.float64)
-    if hasattr(learner, "predict_learn_many"):
-        try:
-            return np.asarray(learner.predict_learn_many(block.X, block.y, **kw), dtype=np.float64)
-        except InvalidEvent as exc:
-            raise exc.at(block.offset + (exc.offset or 0)) from None
-    n = len(block)
-    out = np.empty(n)
-    as_dict = not isinstance(learner, Learner)
-    names = block.feature_names
-    classify = task == "classification"
-    for i in range(n):
-        row = block.X[i]
-        x = dict(zip(names, row.tolist(), strict=True)) if as_dict else row
-        if classify and hasattr(learner, "predict_proba_one"):
-            proba = learner.predict_proba_one(x)
-            out[i] = float(proba.get(True, proba.get(1, proba.get(1.0, 0.0))))
-        else:
-            out[i] = float(learner.predict_one(x))
-        yi = bool(block.y[i]) if classify else float(block.y[i])
-        try:
-            learner.learn_one(x, yi, **{k: v[i] for k, v in kw.items()})
-        except InvalidEvent as exc:
-            raise exc.at(block.offset + i) from None
-    return out
 
 
 def _record(series: dict[str, list], metrics: Sequence[Metric], n: int) -> None:
@@ -218,11 +164,12 @@ def replay(
     """
     from onlinekit.streams import StreamPosition
 
+    from onlinekit.protocols.supervised import SUPERVISED
+
     stream = as_stream(stream)
-    task = task_of(learner)
     group_names = tuple(g.name for g in stream.schema.groups)
     metrics = (list(metrics) if metrics is not None
-               else default_metrics(task, group_names, sensitive=stream.schema.sensitive is not None))
+               else SUPERVISED.default_metrics(learner, group_names, sensitive=stream.schema.sensitive is not None))
     record_every = int(record_every or 1000)
     if record_every < 1:
         raise ValueError(f"record_every must be >= 1, got {record_every}")
@@ -283,7 +230,7 @@ def replay(
                 j = min(len(block), i + (stop_at - n))
                 sub = block.slice(i, j) if (i, j) != (0, len(block)) else block
                 try:
-                    preds = _predict_learn(learner, sub, task)
+                    preds = SUPERVISED.apply_block(learner, sub)
                 except Diverged as exc:
                     raise _diverged(exc.offset, exc.message) from None
                 if not _all_finite(preds):
