@@ -471,14 +471,66 @@ def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, addr
 
 # --------------------------------------------------------------------------------------------
 @main.command()
-def learners():
-    """List registered learners with a one-line description."""
+@click.argument("name", required=False)
+def learners(name):
+    """List registered learners with a one-line description; with NAME, show one learner:
+    its parameters and defaults, its protocol, the columns (flags) replay reads and the
+    parameters replay infers from the data."""
     from onlinekit.registry import learners as reg
 
     items = reg()
-    width = max((len(n) for n in items), default=0)
-    for name, info in items.items():
-        click.echo(f"{name:<{width}}  [{info.protocol}] {info.description}")
+    if name is None:
+        width = max((len(n) for n in items), default=0)
+        for n, info in items.items():
+            click.echo(f"{n:<{width}}  [{info.protocol}] {info.description}")
+        return
+    try:
+        info = items.get(name)
+        if info is None:
+            raise KeyError(f"unknown learner {name!r}; known: {', '.join(items)}")
+        click.echo(_describe_learner(info))
+    except _USER_ERRORS as exc:
+        _fail(exc, False)
+
+
+def _describe_learner(info) -> str:
+    """The text of ``onlinekit learners NAME``."""
+    cls = info.load()
+    sig = inspect.signature(cls)
+    lines = [f"{info.name}: {info.description}", f"class     {cls.__module__}.{cls.__qualname__}",
+             f"protocol  {info.protocol}"]
+    try:
+        protocol = _load_protocol(info.protocol)
+    except ValueError as exc:
+        protocol = None
+        lines.append(f"          ({exc})")
+    params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    inferred = [p.name for p in params if protocol is not None and p.name in getattr(protocol, "inferred", ())]
+    lines.append("parameters (-p KEY=VALUE):")
+    width = max((len(p.name) for p in params), default=0)
+    for p in params:
+        default = "(required)" if p.default is p.empty else repr(p.default)
+        note = "  inferred from the data by replay" if p.name in inferred else ""
+        lines.append(f"  {p.name:<{width}}  {default}{note}")
+    if protocol is None:
+        return "\n".join(lines)
+    if not protocol.replays:
+        lines.append(f"replay: no; run it with `onlinekit simulate ENV --learner {info.name}`")
+        return "\n".join(lines)
+    lines.append("replay reads:")
+    flags = [f"{r.flag} {'COLS' if r.many else 'COL'}" for r in protocol.roles]
+    width = max((len(f) for f in flags), default=0)
+    for r, f in zip(protocol.roles, flags, strict=True):
+        need = "required" if r.required else "optional"
+        dflt = f", default column {r.default!r}" if r.default else ""
+        lines.append(f"  {f:<{width}}  {need}{dflt}: {r.help or r.name}")
+    if protocol.summary_keys:
+        lines.append(f"summary:  {', '.join(protocol.summary_keys)}")
+    if inferred:
+        lines.append(f"inferred: {', '.join(inferred)} (when not given with -p)")
+    example = " ".join(f"{r.flag} ..." for r in protocol.roles if r.required)
+    lines.append(f"example:  onlinekit replay FILE --learner {info.name} {example}".rstrip())
+    return "\n".join(lines)
 
 
 @main.command()

@@ -73,6 +73,9 @@ class Protocol:
     replays: bool = False
     roles: tuple[Role, ...] = ()
     summary_keys: tuple[str, ...] = ()
+    #: learner parameters that replay infers from the data (where the class has them and the
+    #: user gave none); ``onlinekit learners NAME`` lists them
+    inferred: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"<protocol {self.name}>"

@@ -87,6 +87,7 @@ class _Experts(LogProtocol):
         Role("awake", "--awake", many=True, required=False, help="0/1 columns, one per expert, same order"),
     )
     summary_keys = ("loss", "regret", "best_expert", "best_expert_loss")
+    inferred = ("n_experts",)
 
     def resolve_columns(self, given, available):
         cols = super().resolve_columns(given, available)

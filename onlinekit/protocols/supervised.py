@@ -43,6 +43,7 @@ class _Supervised(Protocol):
         Role("sensitive", "--sensitive", required=False, help="sensitive attribute column or expression"),
     )
     summary_keys = ("loss", "accuracy")
+    inferred = ("n_groups",)  # from the distinct values of --sensitive
 
     def task(self, learner: Any) -> str:
         """``"classification"`` for binary classifiers (River classifiers or a logistic

@@ -163,3 +163,24 @@ def test_a_protocol_module_not_present_is_one_line(losses_csv, monkeypatch):
 
     monkeypatch.setitem(protocols.PROTOCOLS, "experts", "onlinekit.protocols.not_here:X")
     _one_line_error(_invoke(losses_csv, "--learner", "hedge", "--experts", "e0,e1,e2"), "not available")
+
+
+def test_learners_name_shows_parameters_protocol_columns_and_inferred():
+    import inspect
+
+    from onlinekit.experts import Hedge
+
+    res = CliRunner().invoke(main, ["learners", "hedge"])
+    assert res.exit_code == 0, res.output
+    text = res.output
+    assert "protocol  experts" in text
+    for name, p in inspect.signature(Hedge).parameters.items():
+        line = next(ln for ln in text.splitlines() if ln.strip().startswith(name + " "))
+        assert repr(p.default) in line
+    assert "inferred from the data" in next(ln for ln in text.splitlines() if ln.strip().startswith("n_experts"))
+    assert "--experts COLS" in text and "--awake COLS" in text
+    assert "onlinekit replay FILE --learner hedge --experts" in text
+    sup = CliRunner().invoke(main, ["learners", "aranyani"]).output
+    assert "protocol  supervised" in sup and "--target COL" in sup and "n_groups" in sup.split("inferred:")[1]
+    bad = CliRunner().invoke(main, ["learners", "nope"])
+    assert bad.exit_code == 2 and "unknown learner 'nope'" in bad.output
