@@ -20,7 +20,7 @@ from onlinekit.protocols._base import LogProtocol, Protocol, Role, Tracker
 from onlinekit.protocols._drive import replay_log
 
 __all__ = ["PROTOCOLS", "OPERATIONS", "Protocol", "LogProtocol", "Role", "Tracker", "get_protocol", "protocol_of",
-           "protocol_name", "operations_of", "protocol_names", "replay_log"]
+           "protocol_name", "operations_of", "protocol_names", "event_protocol", "replay_log"]
 
 #: name -> "module:attribute" of the protocol object (imported on first use).
 PROTOCOLS = {
@@ -69,6 +69,21 @@ def protocol_name(obj: Any) -> str:
     if name not in PROTOCOLS:
         raise TypeError(f"{cls.__name__} declares protocol {name!r}; known: {', '.join(PROTOCOLS)}")
     return name
+
+
+def event_protocol(name: str) -> Protocol:
+    """The protocol object called ``name`` for per-event use (``serve``): its module's object,
+    or, while that module is not part of this onlinekit, a plain :class:`Protocol` with the
+    name and :data:`OPERATIONS` (whose generic :meth:`Protocol.apply_event` serves it)."""
+    module = PROTOCOLS[name].partition(":")[0]
+    try:
+        return get_protocol(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+    generic = Protocol()
+    generic.name, generic.operations = name, OPERATIONS[name]
+    return generic
 
 
 def protocol_of(obj: Any) -> Protocol:

@@ -120,24 +120,6 @@ class _Supervised(Protocol):
             return float(proba.get(True, proba.get(1, proba.get(1.0, 0.0))))
         return float(learner.predict_one(x))
 
-    def apply_event(self, learner: Any, op: str, event: dict) -> Any:
-        """One served event (a validated request body): ``learn`` learns it, ``predict``
-        returns the prediction."""
-        x = event["x"]
-        if isinstance(x, list):
-            x = np.asarray(x, dtype=np.float64)
-        if op == "predict":
-            return learner.predict_one(x)
-        if op != "learn":
-            raise ValueError(f"the supervised protocol has no operation {op!r}")
-        kw = {}
-        if "groups" in event:
-            kw["groups"] = np.asarray(event["groups"], dtype=bool)
-        if "sensitive" in event:
-            kw["sensitive"] = event["sensitive"]
-        learner.learn_one(x, event["y"], **kw)
-        return None
-
 
 #: The supervised protocol.
 SUPERVISED = _Supervised()

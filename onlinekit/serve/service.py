@@ -54,7 +54,7 @@ from onlinekit.serve._schema import (
     fingerprint,
     to_jsonable,
 )
-from onlinekit.protocols import OPERATIONS
+from onlinekit.protocols import OPERATIONS, event_protocol
 from onlinekit.serve.log import EventLog
 from onlinekit.serve.snapshots import SnapshotStore
 
@@ -236,6 +236,7 @@ class LearnerService:
             self._lockfile.close()
             raise
         self.ops = OPERATIONS[self.kind]
+        self.protocol = event_protocol(self.kind)
         self.snapshots = SnapshotStore(self.state_dir / "snapshots", keep=keep_snapshots)
         self.snapshot_every = int(snapshot_every)
         self.key_retention = key_retention
@@ -335,27 +336,9 @@ class LearnerService:
             _logger.debug("warm-up of %s stopped early", self.name, exc_info=True)
 
     # -- applying events -------------------------------------------------------------------------
-    @staticmethod
-    def _apply(learner: Learner, op: str, ev: dict) -> Any:
-        if op == "learn":
-            x = ev["x"]
-            if isinstance(x, list):
-                x = np.asarray(x, dtype=np.float64)
-            kw = {}
-            if "groups" in ev:
-                kw["groups"] = np.asarray(ev["groups"], dtype=bool)
-            if "sensitive" in ev:
-                kw["sensitive"] = ev["sensitive"]
-            learner.learn_one(x, ev["y"], **kw)
-            return None
-        if op == "act":
-            return learner.act(ev.get("obs"))
-        if op == "feedback":
-            learner.update(ev.get("obs"), ev["action"], ev["feedback"])
-            return None
-        if op == "release":
-            return learner.release(ev["x"])
-        raise ValueError(f"unknown operation {op!r}")  # pragma: no cover - validated upstream
+    def _apply(self, learner: Learner, op: str, ev: dict) -> Any:
+        """One validated event through the protocol's per-event path (requests and recovery)."""
+        return self.protocol.apply_event(learner, op, ev)
 
     def _response(self, req: Request, first: int, results: list) -> dict:
         n = len(req.events)

@@ -58,3 +58,24 @@ def test_supervised_task_and_metrics():
     names = [k for m in sup.default_metrics(OGD(), ("a", "b")) for k in m.get()]
     assert "mean_squared_loss" in names or "squared_loss" in names
     assert any("[a]" in k for k in names)
+
+
+def test_apply_event_is_the_per_event_api_and_refuses_other_operations():
+    import numpy as np
+
+    from onlinekit.experts import Hedge
+    from onlinekit.oco import OGD
+    from onlinekit.protocols import event_protocol
+
+    sup = event_protocol("supervised")
+    m, ref = OGD(lr=0.1), OGD(lr=0.1)
+    sup.apply_event(m, "learn", {"x": [1.0, 2.0], "y": 3.0})
+    ref.learn_one(np.array([1.0, 2.0]), 3.0)
+    assert sup.apply_event(m, "predict", {"x": [1.0, 0.5]}) == ref.predict_one(np.array([1.0, 0.5]))
+    with pytest.raises(ValueError, match="no operation 'release'"):
+        sup.apply_event(m, "release", {"x": 1.0})
+    ex = event_protocol("experts")
+    h, href = Hedge(n_experts=2), Hedge(n_experts=2)
+    ex.apply_event(h, "update", {"x": np.array([0.2, 0.9])})
+    href.update(np.array([0.2, 0.9]))
+    assert np.array_equal(ex.apply_event(h, "play", {}), href.play())
