@@ -100,8 +100,8 @@ class CounterBase(Learner, abc.ABC):
                 )
 
     # -- exact discrete noise -----------------------------------------------------------
-    def _upgrade_state(self, state: dict) -> dict:
-        return upgrade_noise_stream(self, state)
+    def _upgrade_state(self, state: dict, from_version: int | None = None) -> dict:
+        return upgrade_noise_stream(self, super()._upgrade_state(state, from_version))
 
     def _new_noise_stream(self) -> np.ndarray:
         """Initial ``noise_stream_`` state: ``[key, bits used]`` of the seeded bit stream
