@@ -310,4 +310,5 @@ class Schema:
             group_names=tuple(g.name for g in self.groups),
             numeric=None if sparse is None else sparse[0],
             onehot=None if sparse is None else sparse[1],
+            labels=tuple(encoder.labels_) if labels else None,
         )
