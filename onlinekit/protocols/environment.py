@@ -1,0 +1,294 @@
+"""The ``environment`` protocol: a decision learner against a simulated environment.
+
+One step: ``a = learner.act(obs)``; ``step = env.step(a)``; ``learner.update(obs, a,
+step.feedback)``. An **episode** is ``env.horizon`` steps (1 when the environment has no
+``horizon``: a cascading bandit round, an auction, an auction period). :func:`simulate_env`
+is the driver (``onlinekit simulate``, :func:`onlinekit.engine.simulate` and
+:func:`onlinekit.cascade.simulate.run_episodes` all run through it): progress bar, record
+points, checkpoints of learner + environment + figures at episode ends, resume equal to an
+uninterrupted run bit for bit, Ctrl-C as :class:`~onlinekit.engine.Interrupted`.
+
+Regret against the environment's optimum, per episode:
+
+* ``"plan"`` (a learner with a plan, ``policy_`` / ``lengths_``, on a cascading MDP with
+  more than one step per episode): ``V*_1(s_1) - V^{pi_k}_1(s_1)``, the exact values of the
+  optimal policy and of the learner's plan at the start of episode ``k`` from its initial
+  state ``s_1``;
+* ``"info"`` (otherwise): the sum over the episode's steps of
+  ``info["optimal_reward"] - info["expected_reward"]`` (pseudo-regret), when the
+  environment reports both at every step; no ``regret`` otherwise (e.g. the auction
+  environments, which report reward only).
+
+Summary keys: ``reward`` (total realised reward), ``mean_reward`` (per episode), ``regret``
+(when available), ``episodes``, ``steps``.
+
+Examples
+--------
+>>> from onlinekit.cascade import CascadeKLUCB
+>>> from onlinekit.protocols.environment import simulate_env
+>>> from onlinekit.streams.environments import make_environment
+>>> env = make_environment("cascading-bandit?n_items=6&m=2&seed=1")
+>>> rep = simulate_env(CascadeKLUCB(n_items=6, m=2), env, 2000, seed=0)
+>>> rep.summary["episodes"], rep.summary["regret"] > 0, rep.series["events"][-1]
+(2000, True, 2000.0)
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from onlinekit.base import state_from_bytes, state_to_bytes
+from onlinekit.protocols._base import Protocol, Tracker
+from onlinekit.report import Report
+
+__all__ = ["ENVIRONMENT", "EnvTracker", "simulate_env", "env_state", "load_env_state", "is_decision_learner"]
+
+#: Learner parameters an environment determines (taken from its attributes of the same name).
+ENV_PARAMS = ("n_states", "n_items", "horizon", "m", "rewards", "n_channels", "auction")
+
+
+def is_decision_learner(cls: type) -> bool:
+    """Whether a class meets the environment protocol (``act`` and ``update``)."""
+    return callable(getattr(cls, "act", None)) and callable(getattr(cls, "update", None))
+
+
+class EnvTracker(Tracker):
+    """Totals of a simulation and, optionally, the per-episode reward and regret."""
+
+    def __init__(self, mode: str, keep_episodes: bool = False) -> None:
+        self.mode = mode  # "plan" or "info"
+        self.keep = bool(keep_episodes)
+        self.reward = 0.0
+        self.regret = 0.0
+        self.has_regret = True
+        self.episodes = 0
+        self.steps = 0
+        self.ep_reward: list[float] = []
+        self.ep_regret: list[float] = []
+
+    def get(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"reward": self.reward,
+                               "mean_reward": self.reward / self.episodes if self.episodes else math.nan}
+        if self.has_regret and self.episodes:
+            out["regret"] = self.regret
+        out["episodes"] = self.episodes
+        out["steps"] = self.steps
+        return out
+
+    def state_dict(self) -> dict:
+        return {"mode": self.mode, "reward": self.reward, "regret": self.regret, "has_regret": self.has_regret,
+                "episodes": self.episodes, "steps": self.steps,
+                "ep_reward": np.asarray(self.ep_reward, dtype=np.float64),
+                "ep_regret": np.asarray(self.ep_regret, dtype=np.float64)}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["mode"] != self.mode:
+            raise ValueError(f"tracker state measures regret by {state['mode']!r}, not {self.mode!r}")
+        self.reward, self.regret = float(state["reward"]), float(state["regret"])
+        self.has_regret = bool(state["has_regret"])
+        self.episodes, self.steps = int(state["episodes"]), int(state["steps"])
+        self.ep_reward = [float(x) for x in np.asarray(state["ep_reward"]).ravel()]
+        self.ep_regret = [float(x) for x in np.asarray(state["ep_regret"]).ravel()]
+
+
+# -- environment state (checkpoints) ---------------------------------------------------------
+
+
+def env_state(env) -> dict:
+    """Every attribute of ``env`` as plain data; random generators as their bit-generator state."""
+    out = {}
+    for k, v in vars(env).items():
+        if isinstance(v, np.random.Generator):
+            out[k] = {"__rng__": v.bit_generator.state}
+        else:
+            out[k] = v
+    return out
+
+
+def load_env_state(env, state: dict) -> None:
+    """Inverse of :func:`env_state` (the environment must be built with the same parameters)."""
+    for k, v in state.items():
+        if isinstance(v, dict) and "__rng__" in v:
+            getattr(env, k).bit_generator.state = v["__rng__"]
+        else:
+            setattr(env, k, v)
+
+
+# -- the protocol -----------------------------------------------------------------------------
+
+
+class _Environment(Protocol):
+    name = "environment"
+    operations = ("act", "feedback")
+    replays = False
+    summary_keys = ("reward", "mean_reward", "regret", "episodes", "steps")
+
+    def infer_params(self, cls: type, env) -> dict[str, Any]:
+        """The learner parameters ``env`` determines (:data:`ENV_PARAMS` that ``cls`` takes)."""
+        takes = inspect.signature(cls.__init__).parameters
+        return {k: getattr(env, k) for k in ENV_PARAMS if k in takes and hasattr(env, k)}
+
+    def steps_per_episode(self, env) -> int:
+        """Steps of one episode: the environment's ``horizon`` (1 without one)."""
+        return int(getattr(env, "horizon", 1))
+
+    def new_tracker(self, learner, env, steps: int, keep_episodes: bool = False) -> EnvTracker:
+        planned = steps > 1 and hasattr(learner, "policy_") and hasattr(env, "optimal_values")
+        return EnvTracker("plan" if planned else "info", keep_episodes)
+
+    def play_episode(self, learner, env, obs, steps: int, tracker: EnvTracker, v_star=None):
+        """One episode of ``steps`` steps (the per-event path); returns the next observation."""
+        regret = 0.0
+        reward = 0.0
+        H = steps
+        if tracker.mode == "plan":
+            from onlinekit.cascade.simulate import policy_value
+
+            V = policy_value(env, learner.policy_, learner.lengths_)
+            regret = v_star[obs[1]] - V[0, obs[1]]
+        for _ in range(H):
+            action = learner.act(obs)
+            step = env.step(action)
+            learner.update(obs, action, step.feedback)
+            reward += float(step.reward)
+            if tracker.mode == "info" and tracker.has_regret:
+                info = step.info or {}
+                if "optimal_reward" in info and "expected_reward" in info:
+                    regret += float(info["optimal_reward"]) - float(info["expected_reward"])
+                else:
+                    tracker.has_regret = False
+            obs = step.obs
+        tracker.reward += reward
+        tracker.regret += regret
+        tracker.episodes += 1
+        tracker.steps += H
+        if tracker.keep:
+            tracker.ep_reward.append(reward)
+            tracker.ep_regret.append(regret)
+        return obs
+
+
+#: The environment protocol.
+ENVIRONMENT = _Environment()
+
+
+def simulate_env(
+    learner: Any,
+    env: Any,
+    episodes: int,
+    seed: int | None = 0,
+    *,
+    episode_steps: int | None = None,
+    source: str | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    record_every: int | None = None,
+    keep_episodes: bool = False,
+) -> Report:
+    """Run ``learner`` against ``env`` for ``episodes`` episodes; returns a :class:`Report`.
+
+    The environment is reset with ``seed`` (a caller that also seeds the learner spawns
+    separate seeds). An episode is ``episode_steps`` steps (default: the environment's
+    ``horizon``, else 1). ``series`` holds ``events`` (episodes done),
+    ``reward`` and ``regret`` at every ``record_every``-th episode (default: 200 points) and
+    at the end. With ``checkpoint`` the learner, the environment (its random generator
+    included), the figures and the observation are saved every ``checkpoint_every``
+    episodes and at the end; ``resume`` continues from there. ``keep_episodes`` keeps the
+    per-episode reward and regret (arrays ``report.episode_reward`` / ``report.episode_regret``).
+    The learner used is ``report.policy``.
+    """
+    if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 0:
+        raise ValueError(f"episodes must be an integer >= 0, got {episodes!r}")
+    if checkpoint_every is not None and checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+    record_every = int(record_every or max(1, episodes // 200))
+    if record_every < 1:
+        raise ValueError(f"record_every must be >= 1, got {record_every}")
+    P = ENVIRONMENT
+    steps = int(episode_steps or P.steps_per_episode(env))
+    tracker = P.new_tracker(learner, env, steps, keep_episodes)
+    name = source or type(env).__name__
+    ident = {"env": name, "seed": seed, "episode_steps": steps}
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    series: dict[str, list[float]] = {}
+    obs = env.reset(seed)
+    if resume and ckpt is not None and ckpt.exists():
+        saved, extra = state_from_bytes(ckpt.read_bytes())
+        if type(saved) is not type(learner) or repr(saved.get_params()) != repr(learner.get_params()):
+            raise ValueError(f"checkpoint {ckpt} holds {saved!r}, not {learner!r}")
+        if extra.get("env") != ident:
+            raise ValueError(f"checkpoint {ckpt} was written for {extra.get('env')!r}, not {ident!r}; "
+                             "resume with the same environment and seed, or use a new --out")
+        learner.load_state_dict(saved.state_dict())
+        load_env_state(env, extra["env_state"])
+        tracker.load_state_dict(extra["tracker"])
+        series = {k: [float(x) for x in np.asarray(v).ravel()] for k, v in extra["series"].items()}
+        obs = extra["obs"]
+    resumed_from = tracker.episodes
+    last_ckpt = resumed_from if resumed_from else None
+
+    def save() -> None:
+        from onlinekit._io import atomic_write_bytes
+
+        extra = {"env": ident, "env_state": env_state(env), "tracker": tracker.state_dict(), "obs": obs,
+                 "series": {k: np.asarray(v, dtype=np.float64) for k, v in series.items()}}
+        atomic_write_bytes(ckpt, state_to_bytes(learner, extra))
+
+    def record() -> None:
+        series.setdefault("events", []).append(float(tracker.episodes))
+        series.setdefault("reward", []).append(tracker.reward)
+        if tracker.has_regret:
+            series.setdefault("regret", []).append(tracker.regret)
+
+    v_star = env.optimal_values()[0] if tracker.mode == "plan" else None
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=episodes, initial=resumed_from, unit="ep", desc="simulate", mininterval=0.5)
+    from onlinekit.engine import Interrupted
+
+    t0 = time.perf_counter()
+    try:
+        while tracker.episodes < episodes:
+            obs = P.play_episode(learner, env, obs, steps, tracker, v_star)
+            k = tracker.episodes
+            if k % record_every == 0 or k == episodes:
+                record()
+            if ckpt is not None and checkpoint_every and k % checkpoint_every == 0:
+                save()
+                last_ckpt = k
+            if bar is not None:
+                bar.update(1)
+    except KeyboardInterrupt:
+        raise Interrupted(tracker.episodes, last_ckpt) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    elapsed = time.perf_counter() - t0
+    if ckpt is not None and last_ckpt != tracker.episodes:
+        save()
+    if not tracker.has_regret:
+        series.pop("regret", None)
+    summary = tracker.get()
+    done = tracker.episodes - resumed_from
+    summary["episodes_per_s"] = done / elapsed if elapsed > 0 else math.nan
+    import onlinekit
+
+    meta = {"onlinekit_version": onlinekit.__version__, "protocol": P.name, "environment": name,
+            "seed": seed, "regret": tracker.mode if tracker.has_regret else None}
+    rep = Report(learner=repr(learner), source=name, n_events=tracker.episodes, summary=summary, series=series,
+                 elapsed_s=elapsed, resumed_from=resumed_from, meta=meta)
+    if keep_episodes:
+        rep.episode_reward = np.asarray(tracker.ep_reward)
+        rep.episode_regret = np.asarray(tracker.ep_regret)
+    rep.policy = learner
+    return rep
