@@ -90,6 +90,8 @@ class EnvTracker(Tracker):
     def load_state_dict(self, state: dict) -> None:
         if state["mode"] != self.mode:
             raise ValueError(f"tracker state measures regret by {state['mode']!r}, not {self.mode!r}")
+        if self.keep and len(np.asarray(state["ep_reward"]).ravel()) != int(state["episodes"]):
+            raise ValueError("the checkpoint kept no per-episode figures; resume with keep_episodes=False")
         self.reward, self.regret = float(state["reward"]), float(state["regret"])
         self.has_regret = bool(state["has_regret"])
         self.episodes, self.steps = int(state["episodes"]), int(state["steps"])
@@ -132,7 +134,9 @@ class _Environment(Protocol):
     def infer_params(self, cls: type, env) -> dict[str, Any]:
         """The learner parameters ``env`` determines (:data:`ENV_PARAMS` that ``cls`` takes)."""
         takes = inspect.signature(cls.__init__).parameters
-        return {k: getattr(env, k) for k in ENV_PARAMS if k in takes and hasattr(env, k)}
+        out = {k: getattr(env, k) for k in ENV_PARAMS if k in takes and hasattr(env, k)}
+        # arrays as nested lists: the learner's repr (report, checkpoint identity) stays one line
+        return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in out.items()}
 
     def steps_per_episode(self, env) -> int:
         """Steps of one episode: the environment's ``horizon`` (1 without one)."""
