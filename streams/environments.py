@@ -24,6 +24,8 @@ __all__ = ["ENVIRONMENTS", "EnvironmentInfo", "make_environment", "parse_spec"]
 
 @dataclass(frozen=True)
 class EnvironmentInfo:
+    """A registered environment: its name, the factory that builds it, one line about it."""
+
     name: str
     factory: Callable[..., Any]
     description: str

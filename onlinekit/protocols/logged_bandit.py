@@ -49,7 +49,7 @@ Examples
 >>> cols = {"item": "item_id", "position": "position", "reward": "click", "propensity": "propensity_score"}
 >>> rep = replay_log(CascadeUCB1(n_items=5, m=2), src, cols)
 >>> rep.summary["accepted"], round(rep.summary["replay_value"], 3), round(rep.summary["ips_value"], 3)
-(4000, 0.247, 0.249)
+(4001, 0.239, 0.239)
 """
 
 from __future__ import annotations
