@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from onlinekit.base import InvalidEvent, state_from_bytes, state_to_bytes
+from onlinekit.base import InvalidEvent
 from onlinekit.protocols._base import Columns, LogProtocol
+from onlinekit.protocols._checkpoint import load_checkpoint, save_checkpoint
 from onlinekit.report import Report
 
 __all__ = ["replay_log", "chunk_slice"]
@@ -79,13 +80,7 @@ def replay_log(
     series: dict[str, list[float]] = {}
     row, n = 0, 0
     if resume and ckpt is not None and ckpt.exists():
-        saved, extra = state_from_bytes(ckpt.read_bytes())
-        if type(saved) is not type(learner) or repr(saved.get_params()) != repr(learner.get_params()):
-            raise ValueError(f"checkpoint {ckpt} holds {saved!r}, not {learner!r}")
-        if extra.get("stream") != ident:
-            raise ValueError(f"checkpoint {ckpt} was written for {extra.get('stream')!r}, not {ident!r}; "
-                             "resume with the same source and columns, or use a new --out")
-        learner.load_state_dict(saved.state_dict())
+        extra = load_checkpoint(ckpt, learner, "stream", ident, "the same source and columns")
         tracker.load_state_dict(extra["tracker"])
         series = {k: [float(x) for x in v] for k, v in extra["series"].items()}
         row, n = int(extra["row"]), int(extra["n_events"])
@@ -93,11 +88,9 @@ def replay_log(
     last_ckpt = n if resumed_from else None
 
     def save(at_row: int) -> None:
-        from onlinekit._io import atomic_write_bytes
-
         extra = {"stream": ident, "tracker": tracker.state_dict(), "row": at_row, "n_events": n,
                  "series": {k: np.asarray(v, dtype=np.float64) for k, v in series.items()}}
-        atomic_write_bytes(ckpt, state_to_bytes(learner, extra))
+        save_checkpoint(ckpt, learner, extra)
 
     def record() -> None:
         series.setdefault("events", []).append(float(n))

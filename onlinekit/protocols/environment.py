@@ -43,8 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from onlinekit.base import state_from_bytes, state_to_bytes
 from onlinekit.protocols._base import Protocol, Tracker
+from onlinekit.protocols._checkpoint import load_checkpoint, save_checkpoint
 from onlinekit.report import Report
 
 __all__ = ["ENVIRONMENT", "EnvTracker", "simulate_env", "env_state", "load_env_state", "is_decision_learner"]
@@ -225,13 +225,7 @@ def simulate_env(
     series: dict[str, list[float]] = {}
     obs = env.reset(seed)
     if resume and ckpt is not None and ckpt.exists():
-        saved, extra = state_from_bytes(ckpt.read_bytes())
-        if type(saved) is not type(learner) or repr(saved.get_params()) != repr(learner.get_params()):
-            raise ValueError(f"checkpoint {ckpt} holds {saved!r}, not {learner!r}")
-        if extra.get("env") != ident:
-            raise ValueError(f"checkpoint {ckpt} was written for {extra.get('env')!r}, not {ident!r}; "
-                             "resume with the same environment and seed, or use a new --out")
-        learner.load_state_dict(saved.state_dict())
+        extra = load_checkpoint(ckpt, learner, "env", ident, "the same environment and seed")
         load_env_state(env, extra["env_state"])
         tracker.load_state_dict(extra["tracker"])
         series = {k: [float(x) for x in np.asarray(v).ravel()] for k, v in extra["series"].items()}
@@ -240,11 +234,9 @@ def simulate_env(
     last_ckpt = resumed_from if resumed_from else None
 
     def save() -> None:
-        from onlinekit._io import atomic_write_bytes
-
         extra = {"env": ident, "env_state": env_state(env), "tracker": tracker.state_dict(), "obs": obs,
                  "series": {k: np.asarray(v, dtype=np.float64) for k, v in series.items()}}
-        atomic_write_bytes(ckpt, state_to_bytes(learner, extra))
+        save_checkpoint(ckpt, learner, extra)
 
     def record() -> None:
         series.setdefault("events", []).append(float(tracker.episodes))
