@@ -97,10 +97,15 @@ def _run(env_spec, learner, params, episodes, seed, out, checkpoint_every, resum
     except InvalidEvent as exc:
         raise ValueError(f"--param: {exc}") from None
     except TypeError as exc:
-        raise ValueError(f"--param: {exc}") from None
+        hint = " (give it with -p NAME=VALUE)" if "missing" in str(exc) else ""
+        raise ValueError(f"--param: {exc}{hint}") from None
     if isinstance(model, Learner) and "seed" in model.get_params() and "seed" not in given:
         model = model.clone(seed=pol_seed)
     ckpt = str(Path(out) / "checkpoint.npz") if out and (checkpoint_every or resume) else None
     show = sys.stderr.isatty() if progress is None else progress
-    return simulate_env(model, env, episodes, env_seed, source=env_spec, checkpoint=ckpt,
-                        checkpoint_every=checkpoint_every, resume=resume, progress=show, record_every=record_every)
+    try:
+        return simulate_env(model, env, episodes, env_seed, source=env_spec, checkpoint=ckpt,
+                            checkpoint_every=checkpoint_every, resume=resume, progress=show,
+                            record_every=record_every)
+    except InvalidEvent as exc:  # the learner and the environment do not speak the same protocol
+        raise ValueError(f"{learner} on {env_spec}: {exc}") from None

@@ -168,6 +168,8 @@ def test_cli_resume_equals_an_uninterrupted_run(tmp_path):
     (["cascade-mdp?n_states=0", "-l", "cascading-vi", "-k", "10"], "n_states"),
     (["cascading-bandit", "-l", "cascade-ucb1", "-k", "0"], "--episodes"),
     (["cascading-bandit", "-l", "cascade-ucb1", "-k", "5", "--resume"], "--out"),
+    (["cascading-bandit", "-l", "cascading-bpi", "-k", "5"], "epsilon"),
+    (["auctions", "-l", "dual-pacing-bidder", "-k", "5"], "dual-pacing-bidder on auctions:"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, args, msg):
     r = run_piped(["simulate", *args], cwd=tmp_path, env=_env())
