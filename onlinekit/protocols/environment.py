@@ -14,10 +14,16 @@ Regret against the environment's optimum, per episode:
   more than one step per episode): ``V*_1(s_1) - V^{pi_k}_1(s_1)``, the exact values of the
   optimal policy and of the learner's plan at the start of episode ``k`` from its initial
   state ``s_1``;
+* ``"grid-lp"`` (a grid budgeter, ``sgd-ucb-budgeter``, on stationary multi-channel auctions,
+  ``competitor_pacing=False``): ``OPT - conversion_t`` per period, where ``OPT`` is the
+  expected grid LP (:class:`onlinekit.bidding.GridLP`) on the environment's Monte Carlo
+  conversion and spend curves at the learner's grid (``channel_curves(grid, 200 periods,
+  seed=0)``), under the learner's ``total_budget`` and ``target_roi`` -- the benchmark SGD-UCB's
+  regret is stated against (Deng et al. 2023);
 * ``"info"`` (otherwise): the sum over the episode's steps of
   ``info["optimal_reward"] - info["expected_reward"]`` (pseudo-regret), when the
-  environment reports both at every step; no ``regret`` otherwise (e.g. the auction
-  environments, which report reward only).
+  environment reports both at every step; no ``regret`` otherwise (e.g. a single-auction
+  stream, or auctions whose competitors pace, where no fixed optimum exists).
 
 Summary keys: ``reward`` (total realised reward), ``mean_reward`` (per episode), ``regret``
 (when available), ``episodes``, ``steps``.
@@ -47,7 +53,8 @@ from onlinekit.protocols._base import Protocol, Tracker
 from onlinekit.protocols._checkpoint import load_checkpoint, save_checkpoint
 from onlinekit.report import Report
 
-__all__ = ["ENVIRONMENT", "EnvTracker", "simulate_env", "env_state", "load_env_state", "is_decision_learner"]
+__all__ = ["ENVIRONMENT", "EnvTracker", "simulate_env", "env_state", "load_env_state", "is_decision_learner",
+           "grid_lp_optimum"]
 
 #: Learner parameters an environment determines (taken from its attributes of the same name).
 ENV_PARAMS = ("n_states", "n_items", "horizon", "m", "rewards", "n_channels", "auction")
@@ -144,7 +151,16 @@ class _Environment(Protocol):
 
     def new_tracker(self, learner, env, steps: int, keep_episodes: bool = False) -> EnvTracker:
         planned = steps > 1 and hasattr(learner, "policy_") and hasattr(env, "optimal_values")
-        return EnvTracker("plan" if planned else "info", keep_episodes)
+        mode = "plan" if planned else "grid-lp" if _grid_lp_fits(learner, env) else "info"
+        return EnvTracker(mode, keep_episodes)
+
+    def optimum(self, learner, env, tracker: EnvTracker):
+        """What regret is measured against: ``V*[0]`` (plan), the grid-LP value, or ``None``."""
+        if tracker.mode == "plan":
+            return env.optimal_values()[0]
+        if tracker.mode == "grid-lp":
+            return grid_lp_optimum(learner, env)
+        return None
 
     def play_episode(self, learner, env, obs, steps: int, tracker: EnvTracker, v_star=None):
         """One episode of ``steps`` steps (the per-event path); returns the next observation."""
@@ -161,7 +177,9 @@ class _Environment(Protocol):
             step = env.step(action)
             learner.update(obs, action, step.feedback)
             reward += float(step.reward)
-            if tracker.mode == "info" and tracker.has_regret:
+            if tracker.mode == "grid-lp":
+                regret += v_star - float(step.reward)
+            elif tracker.mode == "info" and tracker.has_regret:
                 info = step.info or {}
                 if "optimal_reward" in info and "expected_reward" in info:
                     regret += float(info["optimal_reward"]) - float(info["expected_reward"])
@@ -176,6 +194,37 @@ class _Environment(Protocol):
             tracker.ep_reward.append(reward)
             tracker.ep_regret.append(regret)
         return obs
+
+
+def _grid_lp_fits(learner, env) -> bool:
+    from onlinekit.streams.auctions import MultiChannelAuctions
+
+    return (isinstance(env, MultiChannelAuctions) and not env.competitor_pacing
+            and all(hasattr(learner, k) for k in ("grid", "total_budget", "target_roi")))
+
+
+def grid_lp_optimum(learner, env, n_periods: int = 200) -> float:
+    """Expected conversion per period of the best grid-budget distribution (the expected grid
+    LP) on ``env``'s conversion / spend curves at ``learner.grid``, under the learner's budget
+    and ROI target.
+
+    Examples
+    --------
+    >>> from onlinekit.bidding import SGDUCBBudgeter
+    >>> from onlinekit.streams.auctions import MultiChannelAuctions
+    >>> env = MultiChannelAuctions(rounds_per_period=20, competitor_pacing=False, competitor_init=(0.0, 1.25))
+    >>> opt = grid_lp_optimum(SGDUCBBudgeter(grid=(0.0, 0.2, 0.4), n_channels=3, total_budget=0.3), env, 20)
+    >>> 0.0 < opt < 3.0
+    True
+    """
+    from onlinekit.bidding import GridLP
+
+    grid = np.asarray(learner.grid, dtype=np.float64)
+    V, D = env.channel_curves(grid, n_periods=n_periods, seed=0)
+    sol = GridLP(V.shape[0], V.shape[1]).solve(V, D, float(learner.total_budget), float(learner.target_roi))
+    if sol.status not in ("optimal", "optimal_inaccurate"):
+        raise ValueError(f"the grid LP benchmark of this environment is {sol.status}")
+    return float(sol.value)
 
 
 #: The environment protocol.
@@ -244,7 +293,7 @@ def simulate_env(
         if tracker.has_regret:
             series.setdefault("regret", []).append(tracker.regret)
 
-    v_star = env.optimal_values()[0] if tracker.mode == "plan" else None
+    v_star = P.optimum(learner, env, tracker)
     bar = None
     if progress:
         from tqdm import tqdm

@@ -208,3 +208,35 @@ def test_cli_under_a_terminal_shows_progress_and_ctrl_c_resumes(tmp_path):
     a, b = _summary(straight), _summary(out)
     assert b["resumed_from"] == at
     assert a["summary"] == b["summary"] and a["series"] == b["series"]
+
+
+def test_grid_lp_regret_on_stationary_auctions_against_scipy():
+    from scipy.optimize import linprog
+
+    from onlinekit.protocols.environment import grid_lp_optimum
+
+    spec = "auctions?rounds_per_period=20&competitor_pacing=0&seed=1"
+    learner = SGDUCBBudgeter(grid=(0.0, 0.1, 0.2, 0.4), n_channels=3, total_budget=0.3, target_roi=1.0,
+                             ucb_scale=0.02)
+    env = make_environment(spec)
+    rep = simulate_env(learner, env, 60, seed=0, keep_episodes=True)
+    assert rep.meta["regret"] == "grid-lp"
+    # the benchmark: the same curves, the LP solved by scipy's HiGHS instead of CVXPY
+    V, D = make_environment(spec).channel_curves(np.asarray(learner.grid), n_periods=200, seed=0)
+    M, K = V.shape
+    A_eq = np.kron(np.eye(M), np.ones(K))
+    res = linprog(-V.ravel(), A_ub=np.vstack([-(V - 1.0 * D).ravel(), D.ravel()]), b_ub=[0.0, 0.3],
+                  A_eq=A_eq, b_eq=np.ones(M), bounds=(0, None), method="highs")
+    assert res.status == 0
+    opt = -res.fun
+    assert grid_lp_optimum(learner, make_environment(spec)) == pytest.approx(opt, rel=1e-6, abs=1e-9)
+    np.testing.assert_allclose(rep.episode_regret, opt - rep.episode_reward, rtol=1e-6, atol=1e-8)
+    # sabotage: a benchmark without the ROI constraint is larger, and the check above would fail
+    loose = linprog(-V.ravel(), A_ub=D.ravel()[None, :], b_ub=[0.3], A_eq=A_eq, b_eq=np.ones(M), bounds=(0, None),
+                    method="highs")
+    assert -loose.fun > opt + 1e-3
+
+
+def test_no_regret_where_the_auctions_have_no_fixed_optimum():
+    rep = simulate_env(SGDUCBBudgeter(n_channels=3), make_environment("auctions?rounds_per_period=20"), 5, seed=0)
+    assert "regret" not in rep.summary and rep.meta["regret"] is None
