@@ -145,6 +145,7 @@ class _Auction(LogProtocol):
              help="period of the row (rows of one period are consecutive)"),
         Role("cost", "--cost", required=False, help="price of a won auction, instead of the format's rule"),
     )
+    inferred = ("n_channels",)
     summary_keys = ("value", "spend", "roi", "budget_violation", "roi_violation", "wins", "auctions")
 
     def infer_params(self, cls, columns: Columns, source) -> dict[str, Any]:

@@ -137,6 +137,7 @@ class _Environment(Protocol):
     operations = ("act", "feedback")
     replays = False
     summary_keys = ("reward", "mean_reward", "regret", "episodes", "steps")
+    inferred = ENV_PARAMS
 
     def infer_params(self, cls: type, env) -> dict[str, Any]:
         """The learner parameters ``env`` determines (:data:`ENV_PARAMS` that ``cls`` takes)."""

@@ -152,6 +152,7 @@ class _LoggedBandit(LogProtocol):
         Role("propensity", "--propensity", default="propensity_score",
              help="logging probability of the item in that slot, in (0, 1]"),
     )
+    inferred = ("n_items", "m")
     summary_keys = ("replay_value", "replay_value_stderr", "ips_value", "ips_value_stderr", "snips_value",
                     "snips_value_stderr", "dr_value", "dr_value_stderr", "accepted", "logged_value")
 
