@@ -93,22 +93,54 @@ def main() -> None:
 @click.option("--missing-key", type=click.Choice(["error", "pool"]), default="error", show_default=True,
               help="With --shard-by: a row without a key is an error, or all such rows form one shard.")
 @click.option("--address", default=None, help="Ray cluster address (default: start a local Ray instance).")
+@click.option("--experts", default=None, metavar="COLS", help="experts protocol: per-round loss columns, one per expert.")
+@click.option("--awake", default=None, metavar="COLS", help="experts protocol: 0/1 awake columns, one per expert.")
+@click.option("--gradient", default=None, metavar="COLS", help="oco protocol: linear-loss gradient columns.")
+@click.option("--hint", default=None, metavar="COLS", help="oco protocol: optimistic hint columns.")
+@click.option("--value", default=None, metavar="COL", help="release protocol: the value column; auction protocol: the value.")
+@click.option("--values", default=None, metavar="COLS", help="release protocol: value columns (vector releases).")
+@click.option("--item", default=None, metavar="COL", help="logged-bandit protocol: the item shown.")
+@click.option("--position", default=None, metavar="COL", help="logged-bandit protocol: its position (slot).")
+@click.option("--reward", default=None, metavar="COL", help="logged-bandit protocol: the reward (click).")
+@click.option("--propensity", default=None, metavar="COL", help="logged-bandit protocol: the logging policy's propensity.")
+@click.option("--channel", default=None, metavar="COL", help="auction protocol: the channel of the auction.")
+@click.option("--competing-bid", default=None, metavar="COL", help="auction protocol: the highest competing bid.")
+@click.option("--cost", default=None, metavar="COL", help="auction protocol: the cost paid when won (optional).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def replay(source, learner, params, target, features, groups, sensitive, metric_names, delimiter, no_header, names,
            na_values, missing, categorical, max_levels, hash_bits, scale, out, checkpoint_every, checkpoint_path,
            resume, errors, block_size, record_every, max_events, progress, shard_by, backend, jobs, missing_key, address,
-           debug):
+           experts, awake, gradient, hint, value, values, item, position, reward, propensity, channel, competing_bid,
+           cost, debug):
     """Replay a logged stream (CSV, JSONL, Parquet, river:NAME, synthetic:NAME) through a learner.
 
-    For each event in order: predict, then learn. With no SOURCE, replays the Phishing
-    dataset bundled with River through OGD (logistic). Text columns are categorical features
-    (one-hot, hashed past --max-levels); with the default learner, numeric features are
-    standardised online (--scale standard), so unscaled columns do not make it diverge.
-    A run that diverges stops with 'diverged at event N' (exit 2).
+    Supervised learners: for each event in order, predict, then learn. With no SOURCE,
+    replays the Phishing dataset bundled with River through OGD (logistic). Text columns are
+    categorical features (one-hot, hashed past --max-levels); with the default learner,
+    numeric features are standardised online (--scale standard), so unscaled columns do not
+    make it diverge. A run that diverges stops with 'diverged at event N' (exit 2).
+
+    Other learners replay the log of their protocol (see `onlinekit learners NAME`), with
+    the columns named by its flags, e.g. `--experts e0,e1,e2` for hedge; parameters the
+    data determines (such as n_experts) are inferred when not given with -p.
     """
+    log_roles = {"experts": experts, "awake": awake, "gradient": gradient, "hint": hint, "value": value,
+                 "values": values, "item": item, "position": position, "reward": reward, "propensity": propensity,
+                 "channel": channel, "competing_bid": competing_bid, "cost": cost}
     try:
+        proto = _protocol_name(learner)
+        if proto != "supervised":
+            report = _replay_log(learner, proto, source, params, log_roles, delimiter, no_header, names, na_values,
+                                 errors, block_size, out, checkpoint_every, checkpoint_path, resume, record_every,
+                                 max_events, progress)
+            report.meta["command"] = _command_line()
+            _finish_replay(report, out)
+            return
+        given_log = [_flag(k) for k, v in log_roles.items() if v is not None]
+        if given_log:
+            raise ValueError(f"{given_log[0]} is not read by the supervised protocol of learner "
+                             f"{learner or DEFAULT_LEARNER!r} (its columns: --target, --features, --group, --sensitive)")
         from onlinekit import engine
-        from onlinekit.metrics import make_metric
         from onlinekit.registry import get_learner_class
         from onlinekit.streams import Schema, Stream, open_source
         from onlinekit.streams.encode import FeatureEncoder
@@ -167,13 +199,11 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
                 sys.exit(1)
             return
         stream = Stream(src, schema, block_size=block_size, errors=errors, encoder=encoder)
-        task = engine.task_of(model)
-        group_names = tuple(g.name for g in schema.groups)
         metrics = None
         if metric_names:
-            metrics = []
-            for name in metric_names:
-                metrics += make_metric(name, task=task, group_names=group_names)
+            from onlinekit.protocols.supervised import SUPERVISED
+
+            metrics = SUPERVISED.metrics(metric_names, model, tuple(g.name for g in schema.groups))
         ckpt = checkpoint_path or (str(Path(out) / "checkpoint.npz") if out and (checkpoint_every or resume) else None)
         if (checkpoint_every or resume) and ckpt is None:
             raise ValueError("--checkpoint-every/--resume need --out or --checkpoint")
@@ -188,6 +218,98 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
         return
     report.meta["command"] = _command_line()
     _finish_replay(report, out)
+
+
+#: replay options that only the supervised protocol reads (``--flag`` -> click parameter)
+_SUPERVISED_ONLY = {"--target": "target", "--features": "features", "--group": "groups", "--sensitive": "sensitive",
+                    "--metric": "metric_names", "--missing": "missing", "--categorical": "categorical",
+                    "--max-levels": "max_levels", "--hash-bits": "hash_bits", "--scale": "scale",
+                    "--shard-by": "shard_by", "--backend": "backend", "--jobs": "jobs", "--missing-key": "missing_key",
+                    "--address": "address"}
+
+
+def _flag(role: str) -> str:
+    return "--" + role.replace("_", "-")
+
+
+def _protocol_name(learner: str | None) -> str:
+    """The protocol of registered learner ``learner`` (read from the registry: nothing built)."""
+    if learner is None:
+        return "supervised"
+    from onlinekit.registry import learners
+
+    reg = learners()
+    if learner not in reg:
+        raise KeyError(f"unknown learner {learner!r}; known: {', '.join(reg)}")
+    return reg[learner].protocol
+
+
+def _load_protocol(name: str):
+    """The protocol object, or a one-line error when its module is not in this onlinekit."""
+    from onlinekit.protocols import PROTOCOLS, get_protocol
+
+    module = PROTOCOLS[name].partition(":")[0]
+    try:
+        return get_protocol(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        raise ValueError(f"the {name} protocol is not available in this onlinekit ({module} is missing)") from None
+
+
+def _log_replayers() -> list[str]:
+    """Registered learners whose protocol replays a log (protocols present in this onlinekit)."""
+    from onlinekit.registry import learners
+
+    ok: dict[str, bool] = {}
+    for info in learners().values():
+        if info.protocol not in ok:
+            try:
+                ok[info.protocol] = _load_protocol(info.protocol).replays
+            except ValueError:
+                ok[info.protocol] = False
+    return [n for n, info in learners().items() if ok[info.protocol]]
+
+
+def _replay_log(learner, proto, source, params, log_roles, delimiter, no_header, names, na_values, errors, block_size,
+                out, checkpoint_every, checkpoint_path, resume, record_every, max_events, progress):
+    """``onlinekit replay`` for a learner whose protocol is not supervised (checked before it is built)."""
+    from onlinekit.protocols import replay_log
+    from onlinekit.registry import get_learner_class
+
+    ctx = click.get_current_context()
+    given = [f for f, p in _SUPERVISED_ONLY.items()
+             if ctx.get_parameter_source(p) == click.core.ParameterSource.COMMANDLINE]
+    if given:
+        raise ValueError(f"{given[0]} applies to supervised learners; {learner!r} follows the {proto} protocol "
+                         f"(see `onlinekit learners {learner}`)")
+    protocol = _load_protocol(proto)
+    if not protocol.replays:
+        raise ValueError(f"{learner!r} follows the {proto} protocol and does not replay a log: run it with "
+                         f"`onlinekit simulate ENV --learner {learner}`; learners that replay a log: "
+                         f"{', '.join(_log_replayers())}")
+    reads = {r.name for r in protocol.roles}
+    extra = [_flag(k) for k, v in log_roles.items() if v is not None and k not in reads]
+    if extra:
+        flags = ", ".join(r.flag for r in protocol.roles)
+        raise ValueError(f"{extra[0]} is not read by the {proto} protocol of {learner!r} (its columns: {flags})")
+    if source is None:
+        flags = " ".join(f"{r.flag} ..." for r in protocol.roles if r.required)
+        raise ValueError(f"give the log to replay: onlinekit replay FILE --learner {learner} {flags}")
+    src = _open_replay_source(source, errors, delimiter, no_header, names, na_values)
+    columns = protocol.resolve_columns(log_roles, src.column_names())
+    cls = get_learner_class(learner)
+    kw = _parse_params(params)
+    for k, v in protocol.infer_params(cls, columns, src).items():
+        kw.setdefault(k, v)  # only where the user gave no value
+    model = cls(**kw)
+    ckpt = checkpoint_path or (str(Path(out) / "checkpoint.npz") if out and (checkpoint_every or resume) else None)
+    if (checkpoint_every or resume) and ckpt is None:
+        raise ValueError("--checkpoint-every/--resume need --out or --checkpoint")
+    show = sys.stderr.isatty() if progress is None else progress
+    return replay_log(model, src, columns, protocol=protocol, checkpoint=ckpt, checkpoint_every=checkpoint_every,
+                      resume=resume, progress=show, record_every=record_every, max_events=max_events,
+                      chunk_size=block_size, out=out)
 
 
 def _split_list(text: str | None) -> tuple[str, ...]:
@@ -349,14 +471,66 @@ def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, addr
 
 # --------------------------------------------------------------------------------------------
 @main.command()
-def learners():
-    """List registered learners with a one-line description."""
+@click.argument("name", required=False)
+def learners(name):
+    """List registered learners with a one-line description; with NAME, show one learner:
+    its parameters and defaults, its protocol, the columns (flags) replay reads and the
+    parameters replay infers from the data."""
     from onlinekit.registry import learners as reg
 
     items = reg()
-    width = max((len(n) for n in items), default=0)
-    for name, info in items.items():
-        click.echo(f"{name:<{width}}  [{info.kind}] {info.description}")
+    if name is None:
+        width = max((len(n) for n in items), default=0)
+        for n, info in items.items():
+            click.echo(f"{n:<{width}}  [{info.protocol}] {info.description}")
+        return
+    try:
+        info = items.get(name)
+        if info is None:
+            raise KeyError(f"unknown learner {name!r}; known: {', '.join(items)}")
+        click.echo(_describe_learner(info))
+    except _USER_ERRORS as exc:
+        _fail(exc, False)
+
+
+def _describe_learner(info) -> str:
+    """The text of ``onlinekit learners NAME``."""
+    cls = info.load()
+    sig = inspect.signature(cls)
+    lines = [f"{info.name}: {info.description}", f"class     {cls.__module__}.{cls.__qualname__}",
+             f"protocol  {info.protocol}"]
+    try:
+        protocol = _load_protocol(info.protocol)
+    except ValueError as exc:
+        protocol = None
+        lines.append(f"          ({exc})")
+    params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    inferred = [p.name for p in params if protocol is not None and p.name in getattr(protocol, "inferred", ())]
+    lines.append("parameters (-p KEY=VALUE):")
+    width = max((len(p.name) for p in params), default=0)
+    for p in params:
+        default = "(required)" if p.default is p.empty else repr(p.default)
+        note = "  inferred from the data by replay" if p.name in inferred else ""
+        lines.append(f"  {p.name:<{width}}  {default}{note}")
+    if protocol is None:
+        return "\n".join(lines)
+    if not protocol.replays:
+        lines.append(f"replay: no; run it with `onlinekit simulate ENV --learner {info.name}`")
+        return "\n".join(lines)
+    lines.append("replay reads:")
+    flags = [f"{r.flag} {'COLS' if r.many else 'COL'}" for r in protocol.roles]
+    width = max((len(f) for f in flags), default=0)
+    for r, f in zip(protocol.roles, flags, strict=True):
+        need = "required" if r.required else "optional"
+        dflt = f", default column {r.default!r}" if r.default else ""
+        lines.append(f"  {f:<{width}}  {need}{dflt}: {r.help or r.name}")
+    if protocol.summary_keys:
+        lines.append(f"summary:  {', '.join(protocol.summary_keys)}")
+    if inferred:
+        lines.append(f"inferred: {', '.join(inferred)} (when not given with -p)")
+    example = " ".join(f"{r.flag} ..." for r in protocol.roles if r.required)
+    lines.append(f"example:  onlinekit replay FILE --learner {info.name} {example}".rstrip())
+    return "\n".join(lines)
 
 
 @main.command()

@@ -43,14 +43,12 @@ from __future__ import annotations
 
 import inspect
 import math
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from onlinekit.protocols._base import Protocol, Tracker
-from onlinekit.protocols._checkpoint import load_checkpoint, save_checkpoint
 from onlinekit.report import Report
 
 __all__ = ["ENVIRONMENT", "EnvTracker", "simulate_env", "env_state", "load_env_state", "is_decision_learner",
@@ -259,69 +257,54 @@ def simulate_env(
     per-episode reward and regret (arrays ``report.episode_reward`` / ``report.episode_regret``).
     The learner used is ``report.policy``.
     """
+    from onlinekit._replay import Checkpoints, Recorder, Step, check_every, drive, progress_bar
+
     if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 0:
         raise ValueError(f"episodes must be an integer >= 0, got {episodes!r}")
-    if checkpoint_every is not None and checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
-    record_every = int(record_every or max(1, episodes // 200))
-    if record_every < 1:
-        raise ValueError(f"record_every must be >= 1, got {record_every}")
+    record_every = check_every(record_every or max(1, episodes // 200), checkpoint_every)
     P = ENVIRONMENT
     steps = int(episode_steps or P.steps_per_episode(env))
     tracker = P.new_tracker(learner, env, steps, keep_episodes)
     name = source or type(env).__name__
     ident = {"env": name, "seed": seed, "episode_steps": steps}
-    ckpt = Path(checkpoint) if checkpoint is not None else None
-    series: dict[str, list[float]] = {}
+    ckpts = Checkpoints(checkpoint, checkpoint_every, learner)
+    series: dict = {}
     obs = env.reset(seed)
-    if resume and ckpt is not None and ckpt.exists():
-        extra = load_checkpoint(ckpt, learner, "env", ident, "the same environment and seed")
+    extra = ckpts.load() if resume else None
+    if extra is not None:
+        if extra.get("env") != ident:
+            raise ValueError(f"checkpoint {ckpts.path} was written for {extra.get('env')!r}, not {ident!r}; "
+                             "resume with the same environment and seed, or use a new --out")
+        ckpts.restore()
         load_env_state(env, extra["env_state"])
         tracker.load_state_dict(extra["tracker"])
-        series = {k: [float(x) for x in np.asarray(v).ravel()] for k, v in extra["series"].items()}
-        obs = extra["obs"]
+        series, obs = extra["series"], extra["obs"]
     resumed_from = tracker.episodes
-    last_ckpt = resumed_from if resumed_from else None
+    ckpts.start(resumed_from, extra is not None)
 
-    def save() -> None:
-        extra = {"env": ident, "env_state": env_state(env), "tracker": tracker.state_dict(), "obs": obs,
-                 "series": {k: np.asarray(v, dtype=np.float64) for k, v in series.items()}}
-        save_checkpoint(ckpt, learner, extra)
+    def figures() -> dict:
+        return {"reward": tracker.reward, **({"regret": tracker.regret} if tracker.has_regret else {})}
 
-    def record() -> None:
-        series.setdefault("events", []).append(float(tracker.episodes))
-        series.setdefault("reward", []).append(tracker.reward)
-        if tracker.has_regret:
-            series.setdefault("regret", []).append(tracker.regret)
-
+    recorder = Recorder(record_every, figures, series)
     v_star = P.optimum(learner, env, tracker)
-    bar = None
-    if progress:
-        from tqdm import tqdm
 
-        bar = tqdm(total=episodes, initial=resumed_from, unit="ep", desc="simulate", mininterval=0.5)
-    from onlinekit.engine import Interrupted
-
-    t0 = time.perf_counter()
-    try:
+    def episodes_played():
+        nonlocal obs
         while tracker.episodes < episodes:
             obs = P.play_episode(learner, env, obs, steps, tracker, v_star)
-            k = tracker.episodes
-            if k % record_every == 0 or k == episodes:
-                record()
-            if ckpt is not None and checkpoint_every and k % checkpoint_every == 0:
-                save()
-                last_ckpt = k
-            if bar is not None:
-                bar.update(1)
-    except KeyboardInterrupt:
-        raise Interrupted(tracker.episodes, last_ckpt) from None
-    finally:
-        if bar is not None:
-            bar.close()
-    elapsed = time.perf_counter() - t0
-    if ckpt is not None and last_ckpt != tracker.episodes:
-        save()
+            yield Step(None, None, 0, 1, tracker.episodes, None, True)
+
+    def save_extra(_position, _n: int) -> dict:
+        return {"env": ident, "env_state": env_state(env), "tracker": tracker.state_dict(), "obs": obs,
+                "series": recorder.state()}
+
+    n, _, elapsed = drive(episodes_played(), at_block_end=lambda step: step.n_events, recorder=recorder,
+                          checkpoints=ckpts, save_extra=save_extra, n_events=resumed_from, position=resumed_from,
+                          bar=progress_bar(progress, episodes, resumed_from, desc="simulate"))
+    if ckpts.path is not None and ckpts.last_events != n:
+        ckpts.save(n, save_extra(n, n))
+    recorder.finish(n)
+    series = recorder.series
     if not tracker.has_regret:
         series.pop("regret", None)
     summary = tracker.get()

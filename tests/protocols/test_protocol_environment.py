@@ -181,7 +181,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, args, msg):
 def test_cli_under_a_terminal_shows_progress_and_ctrl_c_resumes(tmp_path):
     rc, text = run_pty(["simulate", BANDIT, "-l", "cascade-ucb1", "-k", "3000"], cwd=tmp_path, env=_env())
     assert rc == 0, text
-    assert "simulate:" in text and "ep/s" in text and "regret" in text  # the bar, then the table
+    assert "simulate:" in text and "ev/s" in text and "regret" in text  # the bar, then the table
     out = tmp_path / "long"
     base = ["simulate", BANDIT, "-l", "cascade-klucb", "--record-every", "100", "--checkpoint-every", "1000",
             "--out", str(out)]
