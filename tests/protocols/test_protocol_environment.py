@@ -178,10 +178,14 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, args, msg):
     assert len(lines) == 1 and lines[0].startswith("error: ") and msg in lines[0], r.stderr
 
 
-def test_cli_under_a_terminal_shows_progress_and_ctrl_c_resumes(tmp_path):
+def test_cli_under_a_terminal_shows_progress(tmp_path):
     rc, text = run_pty(["simulate", BANDIT, "-l", "cascade-ucb1", "-k", "3000"], cwd=tmp_path, env=_env())
     assert rc == 0, text
     assert "simulate:" in text and "ev/s" in text and "regret" in text  # the bar, then the table
+
+
+@pytest.mark.slow
+def test_cli_ctrl_c_under_a_terminal_then_resume_equals_an_uninterrupted_run(tmp_path):
     out = tmp_path / "long"
     base = ["simulate", BANDIT, "-l", "cascade-klucb", "--record-every", "100", "--checkpoint-every", "1000",
             "--out", str(out)]
