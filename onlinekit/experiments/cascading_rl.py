@@ -81,12 +81,14 @@ class Config:
 
     Notes
     -----
-    Measured cost (2 shared cores, loaded): CascadingVI plays about 1,100 episodes/s at
-    ``N = 10`` to 25 with the Python interaction loop, AdaptVI about 100 episodes/s at
-    ``N = 25`` (14,425 lists per state) and CascadingVI-Oracle about 18 episodes/s at
-    ``N = 25``. ``K = 30,000`` for the two CascadingVI variants, 3,000 for AdaptVI and 300
-    for the Oracle keep the default near 15-20 minutes; ``--backend ray`` runs seeds in
-    parallel for the paper's ``K = 10^5`` (``-p n_episodes=100000``).
+    Measured cost of the default (3 seeds, ``onlinekit experiment cascading-rl``, one
+    process, on 2 cores shared with other jobs, load average about 13): 22 min wall (an upper
+    bound; the job got 24% of a core), 5.4 min of CPU time, 306 MiB peak RSS. Per episode
+    (wall, same load): CascadingVI about 1.1 ms at every ``N`` (the Python interaction loop
+    dominates), AdaptVI 1.5 ms at ``N = 10`` to 12 ms at ``N = 25`` (14,425 lists per
+    state), CascadingVI-Oracle 7.6 to 87 ms. Hence ``K = 30,000`` for the two CascadingVI
+    variants (the paper: about 10^5; ``-p n_episodes=100000``, with ``--backend ray`` for
+    more seeds), 3,000 for AdaptVI and 300 for the Oracle.
     """
 
     n_states: int = 20
