@@ -161,7 +161,9 @@ def load_compas(path=None, *, n_rows: int | None = None, scale: str = "none") ->
     :class:`onlinekit.streams.encode.FeatureEncoder` with ``scale="standard"`` does:
     ``x'_{t,j} = clip((x_{t,j} - m_{t-1,j}) / sd_{t-1,j}, -5, 5)`` with ``m`` and ``sd`` the mean
     and population standard deviation of ``x_{1..t-1,j}`` (``x' = 0`` while ``sd = 0``, e.g.
-    on the first row).
+    on the first row). The label-encoded columns' codes are still the sorted order over the
+    whole file (the official ``LabelEncoder``), so the *set* of categories is known up front;
+    the counts, age and race use nothing after the row.
 
     Parameters
     ----------
