@@ -7,8 +7,7 @@ import numbers
 
 import numpy as np
 
-from onlinekit.fair.aranyani import check_sensitive_many
-from onlinekit.fair.forest import check_labels
+from onlinekit.fair.aranyani import check_block
 
 __all__ = ["FAHT", "discrimination", "fair_information_gain"]
 
@@ -213,17 +212,11 @@ class FAHT:
 
     def predict_learn_many(self, X, y, *, sensitive) -> np.ndarray:
         """For each row in order: ``P(y = 1)`` of its leaf (majority label: 0 or 1), then learn."""
-        X = np.ascontiguousarray(X, dtype=np.float64)
-        if X.ndim != 2 or not np.isfinite(X).all():
-            raise ValueError("X must be a finite 2-d array")
-        yy = check_labels(y, X.shape[0])
-        a = check_sensitive_many(sensitive, X.shape[0], 2)
+        X, yy, a = check_block(X, y, sensitive, self.d_)
         if self.d_ is None:
             self.d_ = X.shape[1]
             self.nodes_ = [_Leaf(self.d_, np.zeros((2, 2)))]
             self.depth_ = [0]
-        elif X.shape[1] != self.d_:
-            raise ValueError(f"X has {X.shape[1]} features, expected {self.d_}")
         out = np.empty(X.shape[0])
         for i in range(X.shape[0]):
             x = X[i]

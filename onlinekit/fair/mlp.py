@@ -7,8 +7,7 @@ import numbers
 
 import numpy as np
 
-from onlinekit.fair.aranyani import check_sensitive_many
-from onlinekit.fair.forest import check_labels
+from onlinekit.fair.aranyani import check_block
 
 __all__ = ["FairMLP"]
 
@@ -100,15 +99,9 @@ class FairMLP:
         """For each row in order: ``P(y = 1 | x)`` before the update, then one step."""
         from onlinekit.fair import _kernels
 
-        X = np.ascontiguousarray(X, dtype=np.float64)
-        if X.ndim != 2 or not np.isfinite(X).all():
-            raise ValueError("X must be a finite 2-d array")
-        yy = check_labels(y, X.shape[0])
-        a = check_sensitive_many(sensitive, X.shape[0], 2)
+        X, yy, a = check_block(X, y, sensitive, None if self.P_ is None else self.n_features_)
         if self.P_ is None:
             self._init(X.shape[1])
-        elif X.shape[1] != self.n_features_:
-            raise ValueError(f"X has {X.shape[1]} features, expected {self.n_features_}")
         proba = np.empty((X.shape[0], 2))
         _kernels._mlp_run(X, yy, a, self.n_hidden, self.P_, self.m_, self.v_, self.step_, self.count_,
                           self.yhat_sum_, self.G_, self.lambda_, self.lr, self.beta1, self.beta2, self.eps,
