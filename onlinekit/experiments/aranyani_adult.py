@@ -88,7 +88,7 @@ class Config:
     the MLP baseline differentiates ``P(y = 1)`` (the official one has a zero fairness gradient).
     Reduced for the 30-minute budget on 2 cores: the reservoir baseline runs at one lambda
     (``reservoir_lambdas=(1.0,)``; each size-500 pass over Adult costs about 150 s, the cost
-    the paper's efficiency claim is about); add points with ``-p reservoir_lambdas=[0.1,1,10]``
+    the paper's efficiency claim is about); add points with ``-p reservoir_lambdas=0.1,1,10``
     and spread seeds with ``--jobs`` or ``--backend ray``.
 
     ``dataset="compas"`` reads ``data`` (a COMPAS CSV or a folder with ``train.csv`` and
