@@ -60,14 +60,15 @@ def _resolve(path) -> Path:
     return p
 
 
-def load_adult(path=None, *, marital: str = "collapsed", n_rows: int | None = None) -> AdultData:
+def load_adult(path=None, *, marital: str = "official", n_rows: int | None = None) -> AdultData:
     """Read ``adult.data`` and apply the paper's preprocessing.
 
     Rows with 15 comma-separated fields, leading spaces stripped; ``?`` stays a category.
-    Marital status is collapsed to married / not married (``marital="collapsed"``, the
-    paper's stated preprocessing) or kept with its 7 values (``marital="official"``: the
-    official code's ``DataFrame.replace`` never matches because pandas keeps the leading
-    space of each value, so its runs used 7 categories). Every categorical column (and the
+    Marital status keeps its 7 values (``marital="official"``, the default: what the paper's
+    runs used, because the official code's ``DataFrame.replace`` that was meant to collapse it
+    never matches, pandas keeping the leading space of each value) or is collapsed to married /
+    not married (``marital="collapsed"``: what that code intended; married = the three
+    ``Married-*`` values). Every categorical column (and the
     label) is label-encoded in sorted order, as scikit-learn's ``LabelEncoder`` does, then
     all 14 feature columns are z-scored (sample std, ddof=1), ``gender`` included; the
     sensitive attribute is the raw gender (Female = 0, Male = 1). Float64 throughout (the
@@ -79,7 +80,7 @@ def load_adult(path=None, *, marital: str = "collapsed", n_rows: int | None = No
         ``adult.data`` or the folder holding it; ``None``: the ``adult`` data set from
         :func:`onlinekit.data.resolve` (``onlinekit data fetch adult``).
     marital
-        ``"collapsed"`` or ``"official"`` (see above).
+        ``"official"`` (7 categories, default) or ``"collapsed"`` (2; see above).
     n_rows
         Keep only the first ``n_rows`` rows (before standardising), or all when ``None``.
 

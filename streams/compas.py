@@ -12,7 +12,7 @@ import numpy as np
 
 from onlinekit.streams.errors import MissingDataError, StreamError
 
-__all__ = ["COMPAS_CATEGORICAL", "COMPAS_COLUMNS", "COMPAS_FEATURES", "CompasData", "load_compas"]
+__all__ = ["SCALES", "COMPAS_CATEGORICAL", "COMPAS_COLUMNS", "COMPAS_FEATURES", "CompasData", "load_compas"]
 
 #: The 11 columns the paper uses, in the order of the authors' headerless train/test files.
 COMPAS_COLUMNS = (
@@ -131,7 +131,10 @@ def _number(p, lineno, col, s) -> float:
     return v
 
 
-def load_compas(path=None, *, n_rows: int | None = None) -> CompasData:
+SCALES = ("none", "online")
+
+
+def load_compas(path=None, *, n_rows: int | None = None, scale: str = "none") -> CompasData:
     """Read COMPAS and apply the paper's preprocessing.
 
     ``path`` is a CSV file or a folder holding ``train.csv`` and ``test.csv`` (the authors' split,
@@ -148,8 +151,19 @@ def load_compas(path=None, *, n_rows: int | None = None) -> CompasData:
     ``c_charge_degree``, ``c_charge_desc``, ``age_cat`` and ``sex`` are label-encoded by the sorted
     order of their distinct strings over the kept rows (code ``i`` = ``i``-th smallest string, as
     scikit-learn's ``LabelEncoder``; the mapping is returned in ``categories``); ``is_recid`` must
-    be 0 or 1. No column is scaled, and race and sex stay model inputs. Float64 throughout (the
-    official code casts to float32).
+    be 0 or 1. Race and sex stay model inputs. Float64 throughout (the official code casts to
+    float32).
+
+    Scaling: ``scale="none"`` (the official code's: no column is scaled, so ``age`` and
+    ``priors_count`` reach tens and a sigmoid routing node with ``N(0, 1)`` weights saturates);
+    ``scale="online"`` standardises each of the 10 encoded columns with the running statistics
+    of the rows *before* it (no look-ahead), as
+    :class:`onlinekit.streams.encode.FeatureEncoder` with ``scale="standard"`` does:
+    ``x'_{t,j} = clip((x_{t,j} - m_{t-1,j}) / sd_{t-1,j}, -5, 5)`` with ``m`` and ``sd`` the mean
+    and population standard deviation of ``x_{1..t-1,j}`` (``x' = 0`` while ``sd = 0``, e.g.
+    on the first row). The label-encoded columns' codes are still the sorted order over the
+    whole file (the official ``LabelEncoder``), so the *set* of categories is known up front;
+    the counts, age and race use nothing after the row.
 
     Parameters
     ----------
@@ -158,6 +172,8 @@ def load_compas(path=None, *, n_rows: int | None = None) -> CompasData:
         ``compas`` data set from :func:`onlinekit.data.resolve` (``onlinekit data fetch compas``).
     n_rows
         Keep only the first ``n_rows`` kept rows (before encoding), or all when ``None``.
+    scale
+        ``"none"`` (default, the official code's) or ``"online"`` (see above).
 
     Raises
     ------
@@ -190,6 +206,8 @@ def load_compas(path=None, *, n_rows: int | None = None) -> CompasData:
     """
     if n_rows is not None and (not isinstance(n_rows, int) or isinstance(n_rows, bool) or n_rows < 1):
         raise ValueError(f"n_rows must be None or an integer >= 1, got {n_rows!r}")
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     if path is None:
         from onlinekit.data import resolve
 
@@ -234,4 +252,16 @@ def load_compas(path=None, *, n_rows: int | None = None) -> CompasData:
         if lab not in (0.0, 1.0):
             raise StreamError(f"{p}: line {lineno}: column 'is_recid': {vals[col['is_recid']]!r} is not 0 or 1")
         y[i] = int(lab)
+    if scale == "online":
+        X = _online_standardise(X)
     return CompasData(np.ascontiguousarray(X), y, a, list(COMPAS_FEATURES), str(where), categories, dropped)
+
+
+def _online_standardise(X: np.ndarray) -> np.ndarray:
+    """Each row standardised with the statistics of the rows before it (FeatureEncoder's rule)."""
+    from onlinekit.streams.encode import FeatureEncoder
+
+    enc = FeatureEncoder(categorical="none", scale="standard")
+    names = [f"c{j}" for j in range(X.shape[1])]
+    enc.setup(names, {c: "float" for c in names})
+    return enc.encode({c: X[:, j].copy() for j, c in enumerate(names)}, np.ones(len(X), dtype=bool))

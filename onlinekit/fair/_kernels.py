@@ -391,3 +391,103 @@ def _reservoir_run(X, y, a, u, W, B, Th, mW, vW, mB, vB, mT, vT, step, seen, R,
                         gW[t, i, j] += c * (GW[1, t, i, j] - GW[0, t, i, j])
         _adam_step(W, B, Th, mW, vW, mB, vB, mT, vT, gW, gB, gT, step, lr, beta1, beta2, eps)
     return proba
+
+
+@njit
+def _mlp_forward(x, P, H, hid, pr):
+    """Forward pass of the one-hidden-layer network on ``x``; fills ``hid`` and ``pr``.
+
+    Flat layout of ``P`` (``d`` inputs, ``H`` hidden units, 2 classes): ``W1`` (``H x d``,
+    row-major) at 0, ``b1`` at ``H d``, ``W2`` (``H x 2``) at ``H d + H``, ``b2`` at
+    ``H d + 3 H``. ``hid_k = sigmoid(W1_k . x + b1_k)``, ``z_c = sum_k W2_{k,c} hid_k + b2_c``,
+    ``pr = softmax(z)``.
+    """
+    d = x.shape[0]
+    ob1 = H * d
+    oW2 = ob1 + H
+    ob2 = oW2 + 2 * H
+    z0 = P[ob2]
+    z1 = P[ob2 + 1]
+    for k in range(H):
+        z = P[ob1 + k]
+        for j in range(d):
+            z += P[k * d + j] * x[j]
+        hk = _sigmoid(z)
+        hid[k] = hk
+        z0 += P[oW2 + 2 * k] * hk
+        z1 += P[oW2 + 2 * k + 1] * hk
+    p1 = _sigmoid(z1 - z0)
+    pr[0] = 1.0 - p1
+    pr[1] = p1
+
+
+@njit
+def _mlp_backward(x, H, P, hid, dz0, dz1, g):
+    """Gradient into ``g`` (flat, as ``P``) of a function of the logits with ``dF/dz = (dz0, dz1)``.
+
+    ``dF/dW2_{k,c} = dz_c hid_k``, ``dF/db2_c = dz_c``; ``dF/dhid_k = sum_c W2_{k,c} dz_c``;
+    ``dF/dW1_{k,j} = dF/dhid_k hid_k (1 - hid_k) x_j``, ``dF/db1_k = dF/dhid_k hid_k (1 - hid_k)``.
+    """
+    d = x.shape[0]
+    ob1 = H * d
+    oW2 = ob1 + H
+    ob2 = oW2 + 2 * H
+    g[ob2] = dz0
+    g[ob2 + 1] = dz1
+    for k in range(H):
+        hk = hid[k]
+        g[oW2 + 2 * k] = dz0 * hk
+        g[oW2 + 2 * k + 1] = dz1 * hk
+        dh = (P[oW2 + 2 * k] * dz0 + P[oW2 + 2 * k + 1] * dz1) * hk * (1.0 - hk)
+        g[ob1 + k] = dh
+        for j in range(d):
+            g[k * d + j] = dh * x[j]
+
+
+@njit
+def _mlp_run(X, y, a, H, P, m, v, step, cnt, yhat_sum, G, lam, lr, beta1, beta2, eps, learn, proba):
+    """Progressive pass of the fair MLP: predict row k, then (if ``learn``) one Adam step.
+
+    Loss of row k: ``CE(p(x_k), y_k)`` plus the DP regulariser of the official baseline,
+    corrected to differentiate ``p_1(x) = P(y = 1 | x)``: with the prequential hard-prediction
+    gap ``D = mean(yhat | a = 1) - mean(yhat | a = 0)`` over the rows so far (this one
+    included) and ``G[a]`` the running mean over group ``a``'s rows of ``grad p_1`` (each
+    evaluated at the parameters in force when the row arrived), the step adds
+    ``lam * sign(D) * (G[1] - G[0])`` to the cross-entropy gradient
+    (``dCE/dz_c = p_c - 1[c = y]``), once both groups have been seen. ``a[k] < 0``: no group
+    (no statistics update).
+    """
+    n = X.shape[0]
+    nP = P.shape[0]
+    hid = np.empty(H)
+    g = np.empty(nP)
+    gp = np.empty(nP)
+    for k in range(n):
+        x = X[k]
+        _mlp_forward(x, P, H, hid, proba[k])
+        if not learn:
+            continue
+        p1 = proba[k, 1]
+        yi = y[k]
+        _mlp_backward(x, H, P, hid, proba[k, 0] - (1.0 if yi == 0 else 0.0),
+                      p1 - (1.0 if yi == 1 else 0.0), g)
+        ak = a[k]
+        if ak >= 0:
+            r = p1 * (1.0 - p1)  # dp1/dz1 = p1 p0 = -dp1/dz0
+            _mlp_backward(x, H, P, hid, -r, r, gp)
+            cnt[ak] += 1
+            yhat_sum[ak] += 1.0 if p1 > 0.5 else 0.0
+            w = 1.0 / cnt[ak]
+            for q in range(nP):
+                G[ak, q] += w * (gp[q] - G[ak, q])
+        if lam != 0.0 and cnt[0] > 0 and cnt[1] > 0:
+            D = yhat_sum[1] / cnt[1] - yhat_sum[0] / cnt[0]
+            sgn = 1.0 if D > 0.0 else (-1.0 if D < 0.0 else 0.0)
+            if sgn != 0.0:
+                for q in range(nP):
+                    g[q] += lam * sgn * (G[1, q] - G[0, q])
+        step[0] += 1
+        t = float(step[0])
+        lr_t = lr * math.sqrt(1.0 - beta2 ** t) / (1.0 - beta1 ** t)
+        _adam(P, m, v, g, lr_t, beta1, beta2, eps)
+    return proba

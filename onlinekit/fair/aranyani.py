@@ -55,6 +55,23 @@ def check_sensitive_many(s, n: int, n_groups: int, field: str = "sensitive") -> 
     return af.astype(np.int64)
 
 
+def check_block(X, y, sensitive, n_features: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(X, y, a)`` of a labelled block for the plain experiment baselines (FAHT, the MLP).
+
+    ``X`` must be a finite 2-d array with ``n_features`` columns (any, when ``None``), ``y``
+    binary labels and ``sensitive`` group indices 0 / 1, one per row; otherwise a
+    ``ValueError`` (or :class:`InvalidEvent`) naming what is wrong.
+    """
+    from onlinekit.fair.forest import check_labels
+
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if X.ndim != 2 or not np.isfinite(X).all():
+        raise ValueError("X must be a finite 2-d array")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"X has {X.shape[1]} features, expected {n_features}")
+    return X, check_labels(y, X.shape[0]), check_sensitive_many(sensitive, X.shape[0], 2)
+
+
 class Aranyani(_ForestBase, river_base.Classifier):
     """Fair online oblique forest (Aranyani): node-level demographic parity from running stats.
 

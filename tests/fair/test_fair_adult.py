@@ -36,8 +36,14 @@ def test_loader_sanity_counts():
     np.testing.assert_allclose(d.X.mean(axis=0), 0.0, atol=1e-12)
     np.testing.assert_allclose(d.X.std(axis=0, ddof=1), 1.0, rtol=1e-12)
     j = d.feature_names.index("marital-status")
-    assert len(np.unique(d.X[:, j])) == 2
-    assert len(np.unique(load_adult(ADULT, marital="official").X[:, j])) == 7
+    assert len(np.unique(d.X[:, j])) == 7  # default: the official runs' 7 categories
+    assert len(np.unique(load_adult(ADULT, marital="collapsed").X[:, j])) == 2
+    # brute force on the raw file: 7 distinct values, and the official code's replace list
+    # (values without the leading space pandas keeps) matches none of the raw cells
+    raw = [line.split(",")[5] for line in ADULT.read_text().splitlines() if line.count(",") == 14]
+    assert len(set(raw)) == 7 and all(v.startswith(" ") for v in raw)
+    assert not set(raw) & {"Divorced", "Married-AF-spouse", "Married-civ-spouse", "Married-spouse-absent",
+                           "Never-married", "Separated", "Widowed"}
     # gender is a (standardised) model input, and matches the sensitive attribute
     g = d.X[:, d.feature_names.index("gender")]
     assert set(np.unique(np.sign(g))) == {-1.0, 1.0} and np.all((g > 0) == (d.sensitive == 1))
@@ -104,7 +110,8 @@ def test_quick_experiment_runs_and_writes_outputs(tmp_path):
     r = run_experiment("aranyani-adult", quick=True, n_seeds=2, out=tmp_path)
     assert r.failures == []
     methods = {row["method"] for row in r.table}
-    assert {"aranyani", "hoeffding-tree", "reservoir", "majority-mix"} <= methods
+    assert {"aranyani", "hoeffding-tree", "reservoir", "majority-mix", "faht", "mlp"} <= methods
+    assert (tmp_path / "comparison.md").exists()
     assert (tmp_path / "tradeoff.png").exists() and (tmp_path / "table.md").exists()
 
 

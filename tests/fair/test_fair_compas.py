@@ -190,3 +190,73 @@ def test_quick_compas_experiment(tmp_path):
         assert 0.0 <= row["accuracy"] <= 1.0 and 0.0 <= row["dp_gap"] <= 1.0
     assert isinstance(r.failures, list)
     assert (tmp_path / "out" / "tradeoff.png").exists()
+
+
+REAL = None
+
+
+def _real():
+    from onlinekit.data import data_home
+
+    p = data_home() / "compas" / "compas-scores-two-years.csv"
+    if not p.exists():
+        pytest.skip(f"{p} not present (run `onlinekit data fetch compas`)")
+    return p
+
+
+def test_loader_on_the_real_propublica_file():
+    """Counts of the real file against an independent csv pass over the raw cells."""
+    from onlinekit.streams.compas import load_compas
+
+    p = _real()
+    with open(p, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    kept = [r for r in rows if all(r[c].strip() != "" for c in COLUMNS)]
+    d = load_compas(p)
+    assert d.X.shape == (len(kept), 10) and d.n_dropped == len(rows) - len(kept)
+    assert len(rows) == 7214  # ProPublica's two-year file
+    np.testing.assert_array_equal(d.y, [int(r["is_recid"]) for r in kept])
+    np.testing.assert_array_equal(d.sensitive, [int(r["race"] == "Caucasian") for r in kept])
+    np.testing.assert_array_equal(d.X[:, COLUMNS.index("priors_count")], [float(r["priors_count"]) for r in kept])
+    np.testing.assert_array_equal(d.X[:, COLUMNS.index("age")], [float(r["age"]) for r in kept])
+    assert d.categories["sex"] == ["Female", "Male"] and d.categories["c_charge_degree"] == ["F", "M"]
+
+
+def test_online_scaling_has_no_look_ahead():
+    """Row t is standardised with the rows before it only (brute force), clipped to +-5."""
+    from onlinekit.streams.compas import load_compas
+
+    p = _real()
+    raw = load_compas(p, n_rows=400).X
+    sc = load_compas(p, n_rows=400, scale="online").X
+    for t in (0, 1, 2, 17, 199, 399):
+        prev = raw[:t]
+        for j in range(raw.shape[1]):
+            sd = prev[:, j].std() if t else 0.0
+            want = 0.0 if sd == 0 else float(np.clip((raw[t, j] - prev[:, j].mean()) / sd, -5, 5))
+            assert sc[t, j] == pytest.approx(want, abs=1e-9), (t, j)
+    # later rows never change an earlier row's scaled counts, age and race; the label-encoded
+    # columns can move, because their codes are the sorted order over the whole file (documented)
+    full = load_compas(p, scale="online").X
+    keep = [COLUMNS.index(c) for c in ("juv_fel_count", "juv_misd_count", "juv_other_count", "priors_count",
+                                       "age", "race")]
+    np.testing.assert_array_equal(full[:400, keep], sc[:, keep])
+    with pytest.raises(ValueError, match="scale"):
+        load_compas(p, scale="minmax")
+
+
+def test_real_compas_forest_beats_the_majority_class_without_overflow():
+    """The issue's regression: unscaled inputs gave Aranyani 0.554 (HT 0.624, majority 0.521)
+    and overflow warnings; with online scaling lambda = 0 must clear the majority by 0.05."""
+    import warnings
+
+    from onlinekit.fair import Aranyani
+    from onlinekit.streams.compas import load_compas
+
+    d = load_compas(_real(), scale="online")
+    majority = max(d.y.mean(), 1 - d.y.mean())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        accs = [np.mean((Aranyani(seed=s).predict_learn_many(d.X, d.y, sensitive=d.sensitive) > 0.5) == d.y)
+                for s in (0, 1)]
+    assert min(accs) > majority + 0.05, (accs, majority)
