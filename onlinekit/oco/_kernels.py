@@ -12,6 +12,28 @@ import math
 import numpy as np
 
 from onlinekit._numba import njit
+from onlinekit.oco._codes import (
+    DOMAIN_BOX,
+    DOMAIN_FREE,
+    DOMAIN_L1,
+    DOMAIN_L2,
+    DOMAIN_SIMPLEX,
+    HINT_EXTRA,
+    HINT_LAST,
+    HINT_NONE,
+    LOSS_HINGE,
+    LOSS_LINEAR,
+    LOSS_LOG,
+    LOSS_QUADRATIC,
+    LOSS_SQ,
+    MIRROR_ENTROPY,
+    MIRROR_EUCLIDEAN,
+    MIRROR_PNORM,
+    SCHED_ADAGRAD,
+    SCHED_SQRT,
+    SCHED_STRONG,
+    SCHED_VARIATION,
+)
 from onlinekit.solvers._kernels import _proj_box_inplace, _proj_l1_ball_inplace, _proj_simplex_inplace
 
 
@@ -25,35 +47,10 @@ def _sigmoid(z):
 
 # ============================================================================================
 # Online mirror descent (OMD / optimistic OMD), shared by the OCO learners and the wrappers.
-# Codes mirror onlinekit.oco.geometry and onlinekit.oco.omd.
+# Codes from onlinekit.oco._codes.
 # ============================================================================================
 
-MIRROR_EUCLIDEAN = 0
-MIRROR_ENTROPY = 1
-MIRROR_PNORM = 2
 
-DOMAIN_FREE = 0
-DOMAIN_SIMPLEX = 1
-DOMAIN_L1 = 2
-DOMAIN_L2 = 3
-DOMAIN_BOX = 4
-
-SCHED_CONSTANT = 0
-SCHED_SQRT = 1
-SCHED_ADAGRAD = 2
-SCHED_VARIATION = 3
-SCHED_STRONG = 4
-
-HINT_NONE = 0
-HINT_LAST = 1
-HINT_EXTRA = 2
-HINT_GIVEN = 3
-
-LOSS_LINEAR = 0
-LOSS_QUADRATIC = 1
-LOSS_SQ = 2
-LOSS_LOG = 3
-LOSS_HINGE = 4
 
 # layout of the float config array ``cfg`` and of the state array ``st``
 CFG_LR, CFG_P, CFG_Q, CFG_R, CFG_LAM, CFG_DELTA = 0, 1, 2, 3, 4, 5

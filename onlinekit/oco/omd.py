@@ -10,13 +10,11 @@ import numpy as np
 
 from onlinekit.base import InvalidEvent, Learner
 from onlinekit.oco import geometry as geo
+from onlinekit.oco._codes import HINT_GIVEN as _HINT_GIVEN
+from onlinekit.oco._codes import HINTS, SCHEDULES  # noqa: F401  (re-exported)
 from onlinekit.oco.losses import LinearLoss, QuadraticLoss, _Loss
 
 __all__ = ["OMD", "OptimisticOMD"]
-
-SCHEDULES = {"constant": 0, "sqrt": 1, "adagrad": 2, "variation": 3, "strongly-convex": 4}
-HINTS = {None: 0, "last": 1, "extra-gradient": 2, "given": 3}
-_HINT_GIVEN = 3
 
 
 _K = None
