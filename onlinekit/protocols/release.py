@@ -67,14 +67,14 @@ def _statistic(learner) -> str:
 
 def _counter(learner):
     """The counter whose parameters (``d``, ``bounds``, ``clip``) apply to the inputs."""
-    from onlinekit.privacy.tree import DoublingCounter
+    from onlinekit.privacy.doubling import DoublingCounter
 
     return learner._template if isinstance(learner, DoublingCounter) else learner
 
 
 def _room(learner) -> float:
     """Events the learner can still release (``inf``: unbounded)."""
-    from onlinekit.privacy.tree import DoublingCounter
+    from onlinekit.privacy.doubling import DoublingCounter
 
     if isinstance(learner, DoublingCounter):
         return learner._capacity()
@@ -114,7 +114,7 @@ class ReleaseTracker(Tracker):
     def _expected_mse(self) -> float | None:
         if self.stat != "sum":
             return None
-        from onlinekit.privacy.tree import DoublingCounter
+        from onlinekit.privacy.doubling import DoublingCounter
 
         if self._csum is None or len(self._csum) < self.n:
             if isinstance(self._learner, DoublingCounter):
@@ -242,7 +242,7 @@ class _Release(LogProtocol):
     def summary(self, tracker: ReleaseTracker, learner) -> dict[str, Any]:
         out: dict[str, Any] = dict(tracker.get())
         if tracker.stat == "sum":
-            from onlinekit.privacy.tree import DoublingCounter
+            from onlinekit.privacy.doubling import DoublingCounter
 
             err = (learner.expected_error(max(tracker.n, 1)) if isinstance(learner, DoublingCounter)
                    else learner.expected_error())
