@@ -213,6 +213,10 @@ class Learner:
     3.0
     """
 
+    #: Layout version of :meth:`state_dict` (archives record it). A class whose state layout
+    #: changes raises it and overrides :meth:`migrate` to read the older layouts.
+    state_version: int = 1
+
     # -- parameters ---------------------------------------------------------------------
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -290,8 +294,13 @@ class Learner:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore state produced by :meth:`state_dict` of a learner with the same params
-        (states written by earlier onlinekit versions go through :meth:`_upgrade_state`)."""
-        state = self._upgrade_state(dict(state))
+        (states written by earlier onlinekit versions go through :meth:`_upgrade_state`).
+
+        A state read from an archive carries the ``state_version`` it was written with under
+        the key ``"__state_version__"`` (absent: the current layout)."""
+        state = dict(state)
+        from_version = state.pop(_VERSION_KEY, None)
+        state = self._upgrade_state(state, from_version)
         expected = set(self._state_names())
         given = {k for k in state if k != "_rng"}
         if expected and given != expected:
@@ -312,15 +321,34 @@ class Learner:
     def _after_load(self) -> None:
         """Hook: rebuild derived caches after :meth:`load_state_dict` (override)."""
 
-    def _upgrade_state(self, state: dict[str, Any]) -> dict[str, Any]:
-        """Hook: bring a state from an earlier onlinekit version to the current layout
-        (override where a layout changed; the default changes nothing)."""
-        return state
+    def _upgrade_state(self, state: dict[str, Any], from_version: int | None = None) -> dict[str, Any]:
+        """Hook: bring a state from an earlier onlinekit version to the current layout.
+
+        ``from_version`` is the class's ``state_version`` when the state was written (``None``:
+        written by this code). An older one goes through :meth:`migrate`; a newer one is refused.
+        Overrides that also repair unversioned layouts call this first."""
+        if from_version is None or int(from_version) == self.state_version:
+            return state
+        if int(from_version) > self.state_version:
+            raise ValueError(f"{type(self).__name__}: the state was written with state_version {from_version}, "
+                             f"newer than this onlinekit's {self.state_version}; upgrade onlinekit to load it")
+        return self.migrate(state, int(from_version))
+
+    def migrate(self, state: dict[str, Any], from_version: int) -> dict[str, Any]:
+        """Turn a state of layout ``from_version`` into the current layout (``state_version``).
+
+        A class whose state layout changes raises its ``state_version`` and overrides this."""
+        raise ValueError(f"{type(self).__name__} cannot migrate a state from state_version {from_version} "
+                         f"to {self.state_version}")
+
+
+#: key under which an archived state carries the layout version it was written with
+_VERSION_KEY = "__state_version__"
 
 
 def _export(v: Any) -> Any:
     if isinstance(v, Learner):
-        return {"__learner_state__": v.state_dict()}
+        return {"__learner_state__": v.state_dict(), _VERSION_KEY: type(v).state_version}
     if isinstance(v, np.ndarray):
         return v.copy()
     if isinstance(v, np.generic):
@@ -336,7 +364,10 @@ def _import(v: Any, current: Any) -> Any:
     if isinstance(v, dict) and "__learner_state__" in v:
         if not isinstance(current, Learner):
             raise ValueError("state holds a nested learner where the target has none")
-        current.load_state_dict(v["__learner_state__"])
+        inner = dict(v["__learner_state__"])
+        if _VERSION_KEY in v:
+            inner[_VERSION_KEY] = v[_VERSION_KEY]
+        current.load_state_dict(inner)
         return current
     if isinstance(v, np.ndarray):
         return v.copy()
@@ -431,11 +462,17 @@ def _make_learner(qualified: str, params: dict[str, Any], allowed: tuple[str, ..
 def state_to_bytes(learner: Learner, extra: dict[str, Any] | None = None) -> bytes:
     """Serialise ``learner`` (class, params and state) and ``extra`` to ``.npz`` bytes.
 
-    The archive holds arrays plus one JSON document; it is read back without pickle.
+    The archive holds arrays plus one JSON document; it is read back without pickle. The
+    document records the onlinekit version and the class's ``state_version`` (the layout of
+    its state); :func:`state_from_bytes` hands an older layout to the class's ``migrate``.
     """
+    from onlinekit import __version__
+
     arrays: dict[str, np.ndarray] = {}
     doc = {
         "format": _FORMAT,
+        "onlinekit_version": __version__,
+        "state_version": type(learner).state_version,
         "learner": _encode(learner, arrays, "learner"),
         "state": _encode(learner.state_dict(), arrays, "state"),
         "extra": _encode(extra or {}, arrays, "extra"),
@@ -460,7 +497,9 @@ def state_from_bytes(
             raise ValueError(f"not an onlinekit state archive (format {doc.get('format')!r})")
         arrays = {k: z[k] for k in z.files}
         learner = _decode(doc["learner"], arrays, tuple(allowed_modules))
-        learner.load_state_dict(_decode(doc["state"], arrays, tuple(allowed_modules)))
+        state = _decode(doc["state"], arrays, tuple(allowed_modules))
+        state[_VERSION_KEY] = int(doc.get("state_version", 1))  # archives before the field: layout 1
+        learner.load_state_dict(state)
         extra = _decode(doc["extra"], arrays, tuple(allowed_modules))
     return learner, extra
 

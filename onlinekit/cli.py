@@ -93,22 +93,54 @@ def main() -> None:
 @click.option("--missing-key", type=click.Choice(["error", "pool"]), default="error", show_default=True,
               help="With --shard-by: a row without a key is an error, or all such rows form one shard.")
 @click.option("--address", default=None, help="Ray cluster address (default: start a local Ray instance).")
+@click.option("--experts", default=None, metavar="COLS", help="experts protocol: per-round loss columns, one per expert.")
+@click.option("--awake", default=None, metavar="COLS", help="experts protocol: 0/1 awake columns, one per expert.")
+@click.option("--gradient", default=None, metavar="COLS", help="oco protocol: linear-loss gradient columns.")
+@click.option("--hint", default=None, metavar="COLS", help="oco protocol: optimistic hint columns.")
+@click.option("--value", default=None, metavar="COL", help="release protocol: the value column; auction protocol: the value.")
+@click.option("--values", default=None, metavar="COLS", help="release protocol: value columns (vector releases).")
+@click.option("--item", default=None, metavar="COL", help="logged-bandit protocol: the item shown.")
+@click.option("--position", default=None, metavar="COL", help="logged-bandit protocol: its position (slot).")
+@click.option("--reward", default=None, metavar="COL", help="logged-bandit protocol: the reward (click).")
+@click.option("--propensity", default=None, metavar="COL", help="logged-bandit protocol: the logging policy's propensity.")
+@click.option("--channel", default=None, metavar="COL", help="auction protocol: the channel of the auction.")
+@click.option("--competing-bid", default=None, metavar="COL", help="auction protocol: the highest competing bid.")
+@click.option("--cost", default=None, metavar="COL", help="auction protocol: the cost paid when won (optional).")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def replay(source, learner, params, target, features, groups, sensitive, metric_names, delimiter, no_header, names,
            na_values, missing, categorical, max_levels, hash_bits, scale, out, checkpoint_every, checkpoint_path,
            resume, errors, block_size, record_every, max_events, progress, shard_by, backend, jobs, missing_key, address,
-           debug):
+           experts, awake, gradient, hint, value, values, item, position, reward, propensity, channel, competing_bid,
+           cost, debug):
     """Replay a logged stream (CSV, JSONL, Parquet, river:NAME, synthetic:NAME) through a learner.
 
-    For each event in order: predict, then learn. With no SOURCE, replays the Phishing
-    dataset bundled with River through OGD (logistic). Text columns are categorical features
-    (one-hot, hashed past --max-levels); with the default learner, numeric features are
-    standardised online (--scale standard), so unscaled columns do not make it diverge.
-    A run that diverges stops with 'diverged at event N' (exit 2).
+    Supervised learners: for each event in order, predict, then learn. With no SOURCE,
+    replays the Phishing dataset bundled with River through OGD (logistic). Text columns are
+    categorical features (one-hot, hashed past --max-levels); with the default learner,
+    numeric features are standardised online (--scale standard), so unscaled columns do not
+    make it diverge. A run that diverges stops with 'diverged at event N' (exit 2).
+
+    Other learners replay the log of their protocol (see `onlinekit learners NAME`), with
+    the columns named by its flags, e.g. `--experts e0,e1,e2` for hedge; parameters the
+    data determines (such as n_experts) are inferred when not given with -p.
     """
+    log_roles = {"experts": experts, "awake": awake, "gradient": gradient, "hint": hint, "value": value,
+                 "values": values, "item": item, "position": position, "reward": reward, "propensity": propensity,
+                 "channel": channel, "competing_bid": competing_bid, "cost": cost}
     try:
+        proto = _protocol_name(learner)
+        if proto != "supervised":
+            report = _replay_log(learner, proto, source, params, log_roles, delimiter, no_header, names, na_values,
+                                 errors, block_size, out, checkpoint_every, checkpoint_path, resume, record_every,
+                                 max_events, progress)
+            report.meta["command"] = _command_line()
+            _finish_replay(report, out)
+            return
+        given_log = [_flag(k) for k, v in log_roles.items() if v is not None]
+        if given_log:
+            raise ValueError(f"{given_log[0]} is not read by the supervised protocol of learner "
+                             f"{learner or DEFAULT_LEARNER!r} (its columns: --target, --features, --group, --sensitive)")
         from onlinekit import engine
-        from onlinekit.metrics import make_metric
         from onlinekit.registry import get_learner_class
         from onlinekit.streams import Schema, Stream, open_source
         from onlinekit.streams.encode import FeatureEncoder
@@ -129,8 +161,9 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
                 raise ValueError(f"{source}: no column 'y'; say which column is the target with --target (columns: {cols})")
         if target.isidentifier() and target not in cols:
             raise ValueError(f"{source}: no target column {target!r}; columns: {cols}")
-        if learner is None:  # the default learner fits the target: 0/1 labels -> logistic
-            learner = "ogd-classifier" if _binary_target(src, target) else "ogd"
+        target_kind = _target_kind(src, target)
+        if learner is None:  # the default learner fits the target: text -> softmax, 0/1 -> logistic
+            learner = {"text": "ogd-multiclass", "binary": "ogd-classifier"}.get(target_kind, "ogd")
         cls = get_learner_class(learner)
         kw = _parse_params(params)
         sensitive = _column_ref(sensitive, cols)
@@ -142,12 +175,20 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
                 raise ValueError(f"--sensitive {sensitive}: the data has {k} groups, more than n_groups="
                                  f"{kw['n_groups']}; leave n_groups out to size it from the data")
         model = cls(**kw)
+        from onlinekit.protocols import get_protocol
+
+        labels = get_protocol("supervised").task(model) == "multiclass"
+        if target_kind == "text" and not labels:
+            raise ValueError(f"target column {target!r} holds class labels (text): replay it with a multiclass learner "
+                             f"(--learner ogd-multiclass, the default), or give a 0/1 expression such as "
+                             f"--target '{target} == \"{_first_text(src, target)}\"'")
         feats = tuple(_column_ref(c.strip(), cols) for f in features for c in f.split(",") if c.strip()) or None
         schema = Schema(features=feats, target=target, groups=tuple(groups), sensitive=sensitive)
         cats = categorical if categorical in ("auto", "none") else tuple(
             _column_ref(c.strip(), cols) for c in categorical.split(",") if c.strip())
         encoder = FeatureEncoder(cats, max_levels=max_levels, hash_bits=hash_bits, missing=missing, scale=scale,
-                                 na_values=_split_list(na_values), grow=hasattr(model, "grow_features"))
+                                 na_values=_split_list(na_values), grow=hasattr(model, "grow_features"),
+                                 target="label" if labels else "number")
         if shard_by is None and (backend != "local" or jobs != 1 or address):
             raise ValueError("--backend/--jobs/--address apply to sharded replay: add --shard-by COL")
         if shard_by is not None:
@@ -167,13 +208,11 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
                 sys.exit(1)
             return
         stream = Stream(src, schema, block_size=block_size, errors=errors, encoder=encoder)
-        task = engine.task_of(model)
-        group_names = tuple(g.name for g in schema.groups)
         metrics = None
         if metric_names:
-            metrics = []
-            for name in metric_names:
-                metrics += make_metric(name, task=task, group_names=group_names)
+            from onlinekit.protocols.supervised import SUPERVISED
+
+            metrics = SUPERVISED.metrics(metric_names, model, tuple(g.name for g in schema.groups))
         ckpt = checkpoint_path or (str(Path(out) / "checkpoint.npz") if out and (checkpoint_every or resume) else None)
         if (checkpoint_every or resume) and ckpt is None:
             raise ValueError("--checkpoint-every/--resume need --out or --checkpoint")
@@ -188,6 +227,98 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
         return
     report.meta["command"] = _command_line()
     _finish_replay(report, out)
+
+
+#: replay options that only the supervised protocol reads (``--flag`` -> click parameter)
+_SUPERVISED_ONLY = {"--target": "target", "--features": "features", "--group": "groups", "--sensitive": "sensitive",
+                    "--metric": "metric_names", "--missing": "missing", "--categorical": "categorical",
+                    "--max-levels": "max_levels", "--hash-bits": "hash_bits", "--scale": "scale",
+                    "--shard-by": "shard_by", "--backend": "backend", "--jobs": "jobs", "--missing-key": "missing_key",
+                    "--address": "address"}
+
+
+def _flag(role: str) -> str:
+    return "--" + role.replace("_", "-")
+
+
+def _protocol_name(learner: str | None) -> str:
+    """The protocol of registered learner ``learner`` (read from the registry: nothing built)."""
+    if learner is None:
+        return "supervised"
+    from onlinekit.registry import learners
+
+    reg = learners()
+    if learner not in reg:
+        raise KeyError(f"unknown learner {learner!r}; known: {', '.join(reg)}")
+    return reg[learner].protocol
+
+
+def _load_protocol(name: str):
+    """The protocol object, or a one-line error when its module is not in this onlinekit."""
+    from onlinekit.protocols import PROTOCOLS, get_protocol
+
+    module = PROTOCOLS[name].partition(":")[0]
+    try:
+        return get_protocol(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        raise ValueError(f"the {name} protocol is not available in this onlinekit ({module} is missing)") from None
+
+
+def _log_replayers() -> list[str]:
+    """Registered learners whose protocol replays a log (protocols present in this onlinekit)."""
+    from onlinekit.registry import learners
+
+    ok: dict[str, bool] = {}
+    for info in learners().values():
+        if info.protocol not in ok:
+            try:
+                ok[info.protocol] = _load_protocol(info.protocol).replays
+            except ValueError:
+                ok[info.protocol] = False
+    return [n for n, info in learners().items() if ok[info.protocol]]
+
+
+def _replay_log(learner, proto, source, params, log_roles, delimiter, no_header, names, na_values, errors, block_size,
+                out, checkpoint_every, checkpoint_path, resume, record_every, max_events, progress):
+    """``onlinekit replay`` for a learner whose protocol is not supervised (checked before it is built)."""
+    from onlinekit.protocols import replay_log
+    from onlinekit.registry import get_learner_class
+
+    ctx = click.get_current_context()
+    given = [f for f, p in _SUPERVISED_ONLY.items()
+             if ctx.get_parameter_source(p) == click.core.ParameterSource.COMMANDLINE]
+    if given:
+        raise ValueError(f"{given[0]} applies to supervised learners; {learner!r} follows the {proto} protocol "
+                         f"(see `onlinekit learners {learner}`)")
+    protocol = _load_protocol(proto)
+    if not protocol.replays:
+        raise ValueError(f"{learner!r} follows the {proto} protocol and does not replay a log: run it with "
+                         f"`onlinekit simulate ENV --learner {learner}`; learners that replay a log: "
+                         f"{', '.join(_log_replayers())}")
+    reads = {r.name for r in protocol.roles}
+    extra = [_flag(k) for k, v in log_roles.items() if v is not None and k not in reads]
+    if extra:
+        flags = ", ".join(r.flag for r in protocol.roles)
+        raise ValueError(f"{extra[0]} is not read by the {proto} protocol of {learner!r} (its columns: {flags})")
+    if source is None:
+        flags = " ".join(f"{r.flag} ..." for r in protocol.roles if r.required)
+        raise ValueError(f"give the log to replay: onlinekit replay FILE --learner {learner} {flags}")
+    src = _open_replay_source(source, errors, delimiter, no_header, names, na_values)
+    columns = protocol.resolve_columns(log_roles, src.column_names())
+    cls = get_learner_class(learner)
+    kw = _parse_params(params)
+    for k, v in protocol.infer_params(cls, columns, src).items():
+        kw.setdefault(k, v)  # only where the user gave no value
+    model = cls(**kw)
+    ckpt = checkpoint_path or (str(Path(out) / "checkpoint.npz") if out and (checkpoint_every or resume) else None)
+    if (checkpoint_every or resume) and ckpt is None:
+        raise ValueError("--checkpoint-every/--resume need --out or --checkpoint")
+    show = sys.stderr.isatty() if progress is None else progress
+    return replay_log(model, src, columns, protocol=protocol, checkpoint=ckpt, checkpoint_every=checkpoint_every,
+                      resume=resume, progress=show, record_every=record_every, max_events=max_events,
+                      chunk_size=block_size, out=out)
 
 
 def _split_list(text: str | None) -> tuple[str, ...]:
@@ -225,23 +356,28 @@ def _open_replay_source(source, errors, delimiter, no_header, names, na_values):
     return src
 
 
-def _binary_target(src, target: str) -> bool:
-    """Does the target look like 0/1 labels (an expression, or 0/1 values in the first rows)?"""
+def _target_kind(src, target: str) -> str:
+    """``"binary"`` (an expression, or 0/1 values in the first rows), ``"text"`` (class
+    labels) or ``"number"``."""
     import numpy as np
 
     if not target.isidentifier():
-        return True
+        return "binary"
     try:
         chunk = next(iter(src.chunks(chunk_size=1000, kinds={target: "str_or_float"})), None)
     except ValueError:  # a malformed row: the replay reports it with its line
-        return False
+        return "number"
     if chunk is None:
-        return False
+        return "number"
     v = chunk.columns[target]
     if v.dtype == object and not any(_is_number(t) for t in v[:50]):
-        raise ValueError(f"target column {target!r} holds text ({v[0]!r}, ...): give a numeric target, or an "
-                         f"expression such as --target '{target} == \"{v[0]}\"'")
-    return v.dtype != object and bool(np.isin(v, (0.0, 1.0)).all())
+        return "text"
+    return "binary" if v.dtype != object and bool(np.isin(v, (0.0, 1.0)).all()) else "number"
+
+
+def _first_text(src, target: str) -> str:
+    chunk = next(iter(src.chunks(chunk_size=10, kinds={target: "str_or_float"})))
+    return str(chunk.columns[target][0])
 
 
 def _count_groups(src, sensitive: str) -> int:
@@ -349,14 +485,66 @@ def experiment(name, list_, seeds, seed, jobs, quick, params, out, backend, addr
 
 # --------------------------------------------------------------------------------------------
 @main.command()
-def learners():
-    """List registered learners with a one-line description."""
+@click.argument("name", required=False)
+def learners(name):
+    """List registered learners with a one-line description; with NAME, show one learner:
+    its parameters and defaults, its protocol, the columns (flags) replay reads and the
+    parameters replay infers from the data."""
     from onlinekit.registry import learners as reg
 
     items = reg()
-    width = max((len(n) for n in items), default=0)
-    for name, info in items.items():
-        click.echo(f"{name:<{width}}  [{info.kind}] {info.description}")
+    if name is None:
+        width = max((len(n) for n in items), default=0)
+        for n, info in items.items():
+            click.echo(f"{n:<{width}}  [{info.protocol}] {info.description}")
+        return
+    try:
+        info = items.get(name)
+        if info is None:
+            raise KeyError(f"unknown learner {name!r}; known: {', '.join(items)}")
+        click.echo(_describe_learner(info))
+    except _USER_ERRORS as exc:
+        _fail(exc, False)
+
+
+def _describe_learner(info) -> str:
+    """The text of ``onlinekit learners NAME``."""
+    cls = info.load()
+    sig = inspect.signature(cls)
+    lines = [f"{info.name}: {info.description}", f"class     {cls.__module__}.{cls.__qualname__}",
+             f"protocol  {info.protocol}"]
+    try:
+        protocol = _load_protocol(info.protocol)
+    except ValueError as exc:
+        protocol = None
+        lines.append(f"          ({exc})")
+    params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    inferred = [p.name for p in params if protocol is not None and p.name in getattr(protocol, "inferred", ())]
+    lines.append("parameters (-p KEY=VALUE):")
+    width = max((len(p.name) for p in params), default=0)
+    for p in params:
+        default = "(required)" if p.default is p.empty else repr(p.default)
+        note = "  inferred from the data by replay" if p.name in inferred else ""
+        lines.append(f"  {p.name:<{width}}  {default}{note}")
+    if protocol is None:
+        return "\n".join(lines)
+    if not protocol.replays:
+        lines.append(f"replay: no; run it with `onlinekit simulate ENV --learner {info.name}`")
+        return "\n".join(lines)
+    lines.append("replay reads:")
+    flags = [f"{r.flag} {'COLS' if r.many else 'COL'}" for r in protocol.roles]
+    width = max((len(f) for f in flags), default=0)
+    for r, f in zip(protocol.roles, flags, strict=True):
+        need = "required" if r.required else "optional"
+        dflt = f", default column {r.default!r}" if r.default else ""
+        lines.append(f"  {f:<{width}}  {need}{dflt}: {r.help or r.name}")
+    if protocol.summary_keys:
+        lines.append(f"summary:  {', '.join(protocol.summary_keys)}")
+    if inferred:
+        lines.append(f"inferred: {', '.join(inferred)} (when not given with -p)")
+    example = " ".join(f"{r.flag} ..." for r in protocol.roles if r.required)
+    lines.append(f"example:  onlinekit replay FILE --learner {info.name} {example}".rstrip())
+    return "\n".join(lines)
 
 
 @main.command()

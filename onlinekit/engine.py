@@ -4,6 +4,10 @@
 predict, then learn, event by event -- using the learner's ``predict_learn_many`` block fast
 path when it has one. It records metrics at record points, checkpoints atomically every N
 events, and resumes from a checkpoint with results identical to an uninterrupted run.
+It is composed of :func:`iter_replay` (a generator of applied blocks, as River's
+``iter_progressive_val_score``), :func:`with_metrics`, the record, checkpoint and progress
+pieces of :mod:`onlinekit._replay` (shared with the log replay of the other protocols) and
+:func:`to_report`.
 
 :func:`simulate` runs a decision-maker against an interactive environment.
 """
@@ -12,44 +16,18 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from onlinekit.base import Diverged, InvalidEvent, Learner, spawn_seeds, state_from_bytes, state_to_bytes
-from onlinekit.metrics import Metric, default_metrics
+from onlinekit._replay import Checkpoints, Interrupted, Recorder, Step, check_every, drive, iter_steps, progress_bar
+from onlinekit.base import Diverged, Learner, spawn_seeds
+from onlinekit.metrics import Metric
 from onlinekit.report import Report
 
-__all__ = ["replay", "simulate", "task_of", "as_stream", "Interrupted"]
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during a replay: ``events`` were processed, ``checkpoint_events`` of them are
-    in the newest checkpoint (``None`` without one)."""
-
-    def __init__(self, events: int, checkpoint_events: int | None) -> None:
-        self.events = events
-        self.checkpoint_events = checkpoint_events
-        where = ("rerun with --resume to continue from the checkpoint at event "
-                 f"{checkpoint_events:,}" if checkpoint_events is not None else
-                 "use --out with --checkpoint-every N to be able to resume")
-        super().__init__(f"interrupted at event {events:,}; {where}")
-
-
-def task_of(learner: Any) -> str:
-    """``"classification"`` for binary classifiers (River classifiers or a logistic loss)."""
-    try:
-        from river import base
-
-        if isinstance(learner, base.Classifier):
-            return "classification"
-    except ImportError:  # pragma: no cover
-        pass
-    if getattr(learner, "loss", None) == "logistic":
-        return "classification"
-    return "regression"
+__all__ = ["replay", "iter_replay", "with_metrics", "to_report", "simulate", "as_stream", "Interrupted"]
 
 
 def as_stream(data: Any, block_size: int = 8192):
@@ -70,53 +48,6 @@ def as_stream(data: Any, block_size: int = 8192):
 # --------------------------------------------------------------------------------------------
 # replay
 # --------------------------------------------------------------------------------------------
-
-
-def _predict_learn(learner: Any, block, task: str) -> np.ndarray:
-    """Predictions made before learning each event of ``block`` (then learned)."""
-    kw = block.learn_kwargs()
-    grow = getattr(learner, "grow_features", None)
-    if grow is not None and block.width > learner.n_features_in_:
-        grow(block.feature_names)  # new encoded columns (e.g. a new category level) at weight 0
-    if block.onehot is not None and hasattr(learner, "predict_learn_onehot"):
-        # one-hot columns as indices: learners that read them never see the mostly-zero X
-        try:
-            out = learner.predict_learn_onehot(block.numeric, block.onehot, block.y, block.width, **kw)
-        except InvalidEvent as exc:
-            raise exc.at(block.offset + (exc.offset or 0)) from None
-        if out is not None:  # None: no exact sparse path for this configuration
-            return np.asarray(out, dtype=np.float64)
-    if hasattr(learner, "predict_learn_many"):
-        try:
-            return np.asarray(learner.predict_learn_many(block.X, block.y, **kw), dtype=np.float64)
-        except InvalidEvent as exc:
-            raise exc.at(block.offset + (exc.offset or 0)) from None
-    n = len(block)
-    out = np.empty(n)
-    as_dict = not isinstance(learner, Learner)
-    names = block.feature_names
-    classify = task == "classification"
-    for i in range(n):
-        row = block.X[i]
-        x = dict(zip(names, row.tolist(), strict=True)) if as_dict else row
-        if classify and hasattr(learner, "predict_proba_one"):
-            proba = learner.predict_proba_one(x)
-            out[i] = float(proba.get(True, proba.get(1, proba.get(1.0, 0.0))))
-        else:
-            out[i] = float(learner.predict_one(x))
-        yi = bool(block.y[i]) if classify else float(block.y[i])
-        try:
-            learner.learn_one(x, yi, **{k: v[i] for k, v in kw.items()})
-        except InvalidEvent as exc:
-            raise exc.at(block.offset + i) from None
-    return out
-
-
-def _record(series: dict[str, list], metrics: Sequence[Metric], n: int) -> None:
-    series.setdefault("events", []).append(float(n))
-    for m in metrics:
-        for k, v in m.get().items():
-            series.setdefault(k, []).append(float(v))
 
 
 def _stream_identity(stream) -> dict:
@@ -143,22 +74,74 @@ def _check_identity(ckpt: Path, saved: dict, stream) -> None:
                              "resume with the same source and columns, or use a new --out")
 
 
-def _save_checkpoint(path: Path, learner, position, metrics, series, n, skipped, bad_rows, stream) -> None:
-    from onlinekit._io import atomic_write_bytes
+def iter_replay(learner: Any, stream: Any, *, start: Any = None, n_events: int = 0, record_every: int | None = None,
+                max_events: int | None = None) -> Iterator[Step]:
+    """Predict-then-learn over ``stream``, one :class:`~onlinekit._replay.Step` per piece of a
+    block (blocks are cut at multiples of ``record_every`` and at ``max_events``).
 
-    extra = {
-        "position": {"rows": position.rows, "events": position.events},
-        "metrics": [m.state_dict() for m in metrics],
-        "series": {k: np.asarray(v, dtype=np.float64) for k, v in series.items()},
-        "n_events": n,
-        "skipped": skipped,
-        "bad_rows": list(bad_rows),
-        "stream": _stream_identity(stream),
-        "source": stream.source.name,
-    }
-    if stream.encoder is not None:
-        extra["encoder"] = stream.encoder.state_dict()
-    atomic_write_bytes(path, state_to_bytes(learner, extra))
+    Each step's ``part`` is the :class:`~onlinekit.streams.Block` applied (``part.offset``
+    is its first event) and ``out`` the predictions made before learning each of its events.
+    ``start`` (a :class:`~onlinekit.streams.StreamPosition`) and ``n_events`` continue a
+    stream from a checkpoint. A non-finite prediction raises ``Diverged``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from onlinekit.oco import OGD
+    >>> X = np.arange(10.0).reshape(5, 2); y = X.sum(axis=1)
+    >>> [(s.part.offset, len(s.out)) for s in iter_replay(OGD(lr=0.01), (X, y), record_every=2)]
+    [(0, 2), (2, 2), (4, 1)]
+    """
+    from onlinekit.protocols.supervised import SUPERVISED
+
+    stream = as_stream(stream)
+
+    def apply(block) -> np.ndarray:
+        try:
+            preds = SUPERVISED.apply_block(learner, block)
+        except Diverged as exc:
+            raise _diverged(exc.offset, exc.message) from None
+        if not _all_finite(preds):
+            k = int(np.flatnonzero(~np.isfinite(preds))[0])
+            raise _diverged(block.offset + k, f"the prediction is {float(preds[k])!r}")
+        return preds
+
+    from onlinekit.streams import StreamPosition
+
+    blocks = stream.blocks(start=start or StreamPosition(), limit=max_events)
+    return iter_steps(blocks, apply, lambda b, i, j: b.slice(i, j), n_events=n_events,
+                      every=int(record_every or 1000), max_events=max_events)
+
+
+def with_metrics(steps: Iterator[Step], metrics: Sequence[Metric]) -> Iterator[Step]:
+    """Update ``metrics`` with each step's predictions (X is built, from a sparse block, only
+    for metrics that read it)."""
+    for step in steps:
+        b = step.part
+        for m in metrics:
+            m.update(b.y, step.out, b.X if getattr(m, "uses_X", True) else None, b.groups, **b.extra)
+        yield step
+
+
+def _resume_position(stream, start):
+    """``at_block_end`` for :func:`~onlinekit._replay.drive`: the stream position just after
+    the last event applied, or ``None`` when rows were dropped inside a block cut short."""
+    state = {"before": start}
+
+    def at_block_end(step) -> Any:
+        from onlinekit.streams import StreamPosition
+
+        before, after, n = state["before"], stream.position, step.n_events
+        if n == after.events:
+            state["before"] = after
+        elif after.rows - before.rows == after.events - before.events:
+            # stopped inside a block without dropped rows: rows and events advance together
+            state["before"] = StreamPosition(rows=before.rows + (n - before.events), events=n)
+        else:
+            return None
+        return state["before"]
+
+    return at_block_end
 
 
 def replay(
@@ -216,124 +199,79 @@ def replay(
     >>> [round(v, 2) for v in rep.series["squared_loss"]]   # all loss is paid early on
     [70.33, 70.33, 70.33, 70.33, 70.33]
     """
+    from onlinekit.protocols.supervised import SUPERVISED
     from onlinekit.streams import StreamPosition
 
     stream = as_stream(stream)
-    task = task_of(learner)
     group_names = tuple(g.name for g in stream.schema.groups)
     metrics = (list(metrics) if metrics is not None
-               else default_metrics(task, group_names, sensitive=stream.schema.sensitive is not None))
-    record_every = int(record_every or 1000)
-    if record_every < 1:
-        raise ValueError(f"record_every must be >= 1, got {record_every}")
-    if checkpoint_every is not None and checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
-    ckpt = Path(checkpoint) if checkpoint is not None else None
-    series: dict[str, list] = {}
-    start = StreamPosition()
-    n = 0
-    prior_skipped = 0
-    prior_bad: list[str] = []
-    if resume and ckpt is not None and ckpt.exists():
-        saved, extra = state_from_bytes(ckpt.read_bytes())
-        if type(saved) is not type(learner) or repr(saved.get_params()) != repr(learner.get_params()):
-            raise ValueError(f"checkpoint {ckpt} holds {saved!r}, not {learner!r}")
+               else SUPERVISED.default_metrics(learner, group_names, sensitive=stream.schema.sensitive is not None))
+    record_every = check_every(record_every, checkpoint_every)
+    ckpts = Checkpoints(checkpoint, checkpoint_every, learner)
+    start, n, prior_skipped, prior_bad, series = StreamPosition(), 0, 0, [], {}
+    extra = ckpts.load() if resume else None
+    if extra is not None:
         if "stream" in extra:
-            _check_identity(ckpt, extra["stream"], stream)
+            _check_identity(ckpts.path, extra["stream"], stream)
         elif extra.get("source") != stream.source.name:
-            raise ValueError(f"checkpoint {ckpt} was written for source {extra.get('source')!r}, "
+            raise ValueError(f"checkpoint {ckpts.path} was written for source {extra.get('source')!r}, "
                              f"not {stream.source.name!r}")
         if (stream.encoder is None) != ("encoder" not in extra):
-            raise ValueError(f"checkpoint {ckpt}: feature encoding differs from this run's")
+            raise ValueError(f"checkpoint {ckpts.path}: feature encoding differs from this run's")
         if stream.encoder is not None:
             stream.encoder.load_state_dict(extra["encoder"])
-        learner.load_state_dict(saved.state_dict())
+        ckpts.restore()
         for m, s in zip(metrics, extra["metrics"], strict=True):
             m.load_state_dict(s)
-        series = {k: [float(x) for x in v] for k, v in extra["series"].items()}
-        start = StreamPosition(**extra["position"])
-        n = int(extra["n_events"])
-        prior_skipped = int(extra["skipped"])
-        prior_bad = list(extra["bad_rows"])
+        series, start, n = extra["series"], StreamPosition(**extra["position"]), int(extra["n_events"])
+        prior_skipped, prior_bad = int(extra["skipped"]), list(extra["bad_rows"])
     resumed_from = n
-    next_record = (n // record_every + 1) * record_every
-    next_ckpt = (n // checkpoint_every + 1) * checkpoint_every if checkpoint_every else None
-    last_recorded = series["events"][-1] if series.get("events") else 0.0
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    ckpts.start(n, extra is not None)
 
-        total = len(stream.source) if hasattr(stream.source, "__len__") else None
-        bar = tqdm(total=total, initial=n, unit="ev", unit_scale=True, desc="replay", mininterval=0.5)
-    def save(position, n_events):
-        _save_checkpoint(ckpt, learner, position, metrics, series, n_events,
-                         prior_skipped + stream.skipped, prior_bad + [str(r) for r in stream.bad_rows],
-                         stream)
+    def figures() -> dict:
+        out: dict = {}
+        for m in metrics:
+            out.update(m.get())
+        return out
 
-    last_ckpt = n if resume and ckpt is not None and ckpt.exists() else None
+    recorder = Recorder(record_every, figures, series)
 
-    t0 = time.perf_counter()
-    before = start
-    consistent = True  # is (stream position) the position just after event n?
-    try:
-        for block in stream.blocks(start=start, limit=max_events):
-            i = 0
-            while i < len(block):
-                stop_at = min(next_record, max_events) if max_events else next_record
-                j = min(len(block), i + (stop_at - n))
-                sub = block.slice(i, j) if (i, j) != (0, len(block)) else block
-                try:
-                    preds = _predict_learn(learner, sub, task)
-                except Diverged as exc:
-                    raise _diverged(exc.offset, exc.message) from None
-                if not _all_finite(preds):
-                    k = int(np.flatnonzero(~np.isfinite(preds))[0])
-                    raise _diverged(sub.offset + k, f"the prediction is {float(preds[k])!r}")
-                for m in metrics:  # X is built (from a sparse block) only for metrics that read it
-                    m.update(sub.y, preds, sub.X if getattr(m, "uses_X", True) else None, sub.groups, **sub.extra)
-                n += j - i
-                i = j
-                if n >= next_record:
-                    _record(series, metrics, n)
-                    last_recorded = n
-                    next_record += record_every
-                if max_events and n >= max_events:
-                    break
-            if bar is not None:
-                bar.update(len(block))
-            after = stream.position
-            if n == after.events:
-                consistent, before = True, after
-            elif after.rows - before.rows == after.events - before.events:
-                # stopped inside a block without dropped rows: rows and events advance together
-                k = n - before.events
-                before = StreamPosition(rows=before.rows + k, events=n)
-                consistent = True
-            else:
-                consistent = False
-            if consistent and next_ckpt and ckpt is not None and n >= next_ckpt:
-                save(before, n)
-                last_ckpt = n
-                next_ckpt = (n // checkpoint_every + 1) * checkpoint_every
-            if max_events and n >= max_events:
-                break
-    except KeyboardInterrupt:
-        raise Interrupted(n, last_ckpt) from None
-    finally:
-        if bar is not None:
-            bar.close()
-    elapsed = time.perf_counter() - t0
-    if ckpt is not None and consistent:
-        save(before, n)
-    if n and last_recorded != n:  # after the checkpoint: a resumed run records its own end
-        _record(series, metrics, n)
-    summary: dict[str, float] = {}
-    for m in metrics:
-        summary.update(m.get())
-    done = n - resumed_from
-    summary["events_per_s"] = done / elapsed if elapsed > 0 else float("nan")
+    def save_extra(position, n_events: int) -> dict:
+        out = {
+            "position": {"rows": position.rows, "events": position.events},
+            "metrics": [m.state_dict() for m in metrics],
+            "series": recorder.state(),
+            "n_events": n_events,
+            "skipped": prior_skipped + stream.skipped,
+            "bad_rows": prior_bad + [str(r) for r in stream.bad_rows],
+            "stream": _stream_identity(stream),
+            "source": stream.source.name,
+        }
+        if stream.encoder is not None:
+            out["encoder"] = stream.encoder.state_dict()
+        return out
+
+    total = len(stream.source) if hasattr(stream.source, "__len__") else None
+    steps = with_metrics(iter_replay(learner, stream, start=start, n_events=n, record_every=record_every,
+                                     max_events=max_events), metrics)
+    n, position, elapsed = drive(steps, at_block_end=_resume_position(stream, start), recorder=recorder, checkpoints=ckpts,
+                                 save_extra=save_extra, n_events=n, position=start,
+                                 bar=progress_bar(progress, total, n))
+    if ckpts.path is not None and position is not None:
+        ckpts.save(n, save_extra(position, n))
+    recorder.finish(n)
+    return to_report(learner, stream, figures(), recorder.series, n, resumed_from, elapsed,
+                     prior_skipped, prior_bad)
+
+
+def to_report(learner: Any, stream: Any, summary: dict, series: dict, n: int, resumed_from: int, elapsed: float,
+              prior_skipped: int = 0, prior_bad: Sequence[str] = ()) -> Report:
+    """The :class:`Report` of a supervised replay (``events_per_s`` counts this run's events)."""
     import onlinekit
 
+    summary = dict(summary)
+    done = n - resumed_from
+    summary["events_per_s"] = done / elapsed if elapsed > 0 else float("nan")
     if stream.encoder is not None:
         features = stream.encoder.feature_list()
     else:
@@ -345,7 +283,7 @@ def replay(
         summary=summary,
         series=series,
         skipped=prior_skipped + stream.skipped,
-        bad_rows=prior_bad + [str(r) for r in stream.bad_rows],
+        bad_rows=list(prior_bad) + [str(r) for r in stream.bad_rows],
         elapsed_s=elapsed,
         resumed_from=resumed_from,
         meta={"onlinekit_version": onlinekit.__version__, "features": features},

@@ -3,8 +3,10 @@
 Each family package ``onlinekit/<family>/`` has a tiny ``_registry.py`` holding two plain
 dicts (no imports of numba, cvxpy or river):
 
-* ``LEARNERS = {"name": ("onlinekit.family.module:Class", "kind", "one-line description")}``
-  with kind one of ``supervised``, ``decision``, ``release``, ``oco``;
+* ``LEARNERS = {"name": ("onlinekit.family.module:Class", "protocol", "one-line description")}``
+  where ``protocol`` is the class's ``protocol`` attribute (one of
+  :data:`onlinekit.protocols.PROTOCOLS`), kept here as data so that listing learners imports
+  no learner module (a test asserts the two agree);
 * ``EXPERIMENTS = {"name": ("onlinekit.experiments.module", "one-line description")}``.
 
 Family ``__init__`` modules must stay light (export lazily with a module ``__getattr__``), so
@@ -26,7 +28,7 @@ FAMILIES = ("oco", "experts", "fair", "bidding", "privacy", "cascade")
 class LearnerInfo:
     name: str
     target: str
-    kind: str
+    protocol: str
     description: str
 
     def load(self) -> type:
@@ -59,15 +61,15 @@ def learners() -> dict[str, LearnerInfo]:
 
     Examples
     --------
-    >>> learners()["ogd"].kind
+    >>> learners()["ogd"].protocol
     'supervised'
     """
     out: dict[str, LearnerInfo] = {}
     for reg in _family_registries():
-        for name, (target, kind, desc) in getattr(reg, "LEARNERS", {}).items():
+        for name, (target, protocol, desc) in getattr(reg, "LEARNERS", {}).items():
             if name in out:
                 raise RuntimeError(f"learner name {name!r} registered twice")
-            out[name] = LearnerInfo(name, target, kind, desc)
+            out[name] = LearnerInfo(name, target, protocol, desc)
     return dict(sorted(out.items()))
 
 

@@ -248,7 +248,7 @@ class ShardedReport:
 def _replay_shard(learner, schema, metric_names, replay_kw, source_name, shard_by, key, columns, lines) -> Report:
     """Replay one shard through a fresh clone of ``learner`` (module level: runs in workers)."""
     from onlinekit import engine
-    from onlinekit.metrics import make_metric
+    from onlinekit.protocols.supervised import SUPERVISED
     from onlinekit.streams import Stream
 
     model = learner.clone()
@@ -258,11 +258,7 @@ def _replay_shard(learner, schema, metric_names, replay_kw, source_name, shard_b
                     encoder=encoder)
     metrics = None
     if metric_names:
-        task = engine.task_of(model)
-        groups = tuple(g.name for g in schema.groups)
-        metrics = []
-        for name in metric_names:
-            metrics += make_metric(name, task=task, group_names=groups)
+        metrics = SUPERVISED.metrics(metric_names, model, tuple(g.name for g in schema.groups))
     return engine.replay(model, stream, metrics=metrics, record_every=replay_kw.get("record_every"))
 
 

@@ -24,22 +24,22 @@ import numpy as np
 __all__ = ["kind_of", "scenario", "run_trace", "default_bad_events"]
 
 
+#: how the checks drive one event, by the operations of the learner's protocol
+_DRIVERS = {("learn", "predict"): "supervised", ("act", "feedback"): "decision", ("release",): "release",
+            ("play", "update"): "oco"}
+
+
 def kind_of(learner: Any) -> str:
-    """Which protocol ``learner`` follows: supervised, decision, release or oco.
+    """How the checks drive ``learner``: by the operations of its declared protocol
+    (``supervised``, ``decision`` for act/feedback, ``release``, ``oco`` for play/update).
 
     >>> from onlinekit.oco import OGD
     >>> kind_of(OGD())
     'supervised'
     """
-    if hasattr(learner, "learn_one") and hasattr(learner, "predict_one"):
-        return "supervised"
-    if hasattr(learner, "act") and hasattr(learner, "update"):
-        return "decision"
-    if hasattr(learner, "release"):
-        return "release"
-    if hasattr(learner, "play") and hasattr(learner, "update"):
-        return "oco"
-    raise TypeError(f"{type(learner).__name__} follows none of the onlinekit protocols")
+    from onlinekit.protocols import operations_of
+
+    return _DRIVERS[operations_of(learner)]
 
 
 def _is_classifier(learner: Any) -> bool:

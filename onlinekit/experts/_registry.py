@@ -1,8 +1,8 @@
 """Registry entries of the experts family (see :mod:`onlinekit.registry`)."""
 
 LEARNERS = {
-    "hedge": ("onlinekit.experts.hedge:Hedge", "oco", "Hedge (exponential weights) with sleeping experts, log-space weights"),
-    "adanormalhedge": ("onlinekit.experts.adanormalhedge:AdaNormalHedge", "oco", "parameter-free AdaNormalHedge with sleeping experts"),
+    "hedge": ("onlinekit.experts.hedge:Hedge", "experts", "Hedge (exponential weights) with sleeping experts, log-space weights"),
+    "adanormalhedge": ("onlinekit.experts.adanormalhedge:AdaNormalHedge", "experts", "parameter-free AdaNormalHedge with sleeping experts"),
     "online-ridge": ("onlinekit.experts.ridge:OnlineRidge", "supervised", "online ridge regression (Sherman-Morrison), optional Vovk-Azoury-Warmuth forecast"),
     "groupwise": ("onlinekit.experts.groupwise:GroupwiseRegressor", "supervised", "groupwise regret: one base learner per group, sleeping-experts meta over awake groups"),
 }

@@ -166,8 +166,8 @@ class GroupwiseRegressor(Learner, river_base.Regressor):
             reg = learners()
             if b not in reg:
                 raise InvalidEvent(f"unknown learner {b!r}; known: {', '.join(reg)}", field="base")
-            if reg[b].kind != "supervised":
-                raise InvalidEvent(f"learner {b!r} is not supervised ({reg[b].kind})", field="base")
+            if reg[b].protocol != "supervised":
+                raise InvalidEvent(f"learner {b!r} is not supervised ({reg[b].protocol})", field="base")
             if b == "groupwise":
                 raise InvalidEvent("a groupwise learner cannot be its own base", field="base")
             try:

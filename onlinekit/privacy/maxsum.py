@@ -18,8 +18,8 @@ class _SelectBase(Learner):
 
     _query_sens = 1  # sensitivity of the monitored gap
 
-    def _upgrade_state(self, state: dict) -> dict:
-        return upgrade_noise_stream(self, state)
+    def _upgrade_state(self, state: dict, from_version: int | None = None) -> dict:
+        return upgrade_noise_stream(self, super()._upgrade_state(state, from_version))
 
     def _init(self):
         check_int(self.T, "T")

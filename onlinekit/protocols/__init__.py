@@ -19,8 +19,8 @@ from typing import Any
 from onlinekit.protocols._base import LogProtocol, Protocol, Role, Tracker
 from onlinekit.protocols._drive import replay_log
 
-__all__ = ["PROTOCOLS", "Protocol", "LogProtocol", "Role", "Tracker", "get_protocol", "protocol_of",
-           "protocol_names", "replay_log"]
+__all__ = ["PROTOCOLS", "OPERATIONS", "Protocol", "LogProtocol", "Role", "Tracker", "get_protocol", "protocol_of",
+           "protocol_name", "operations_of", "protocol_names", "event_protocol", "replay_log"]
 
 #: name -> "module:attribute" of the protocol object (imported on first use).
 PROTOCOLS = {
@@ -31,6 +31,19 @@ PROTOCOLS = {
     "logged-bandit": "onlinekit.protocols.logged_bandit:LOGGED_BANDIT",
     "auction": "onlinekit.protocols.auction:AUCTION",
     "environment": "onlinekit.protocols.environment:ENVIRONMENT",
+}
+
+#: name -> the operations of one event (the HTTP operations ``serve`` exposes), as data so the
+#: conformance drivers and ``serve`` need not import a protocol module; each protocol object's
+#: ``operations`` equals its entry (tests/core/test_protocols.py).
+OPERATIONS = {
+    "supervised": ("learn", "predict"),
+    "experts": ("play", "update"),
+    "oco": ("play", "update"),
+    "release": ("release",),
+    "logged-bandit": ("act", "feedback"),
+    "auction": ("act", "feedback"),
+    "environment": ("act", "feedback"),
 }
 
 
@@ -47,10 +60,42 @@ def get_protocol(name: str) -> Protocol:
     return getattr(importlib.import_module(module), attr)
 
 
-def protocol_of(obj: Any) -> Protocol:
-    """The protocol of a learner instance or class (its ``protocol`` class attribute)."""
+def protocol_name(obj: Any) -> str:
+    """The protocol name a learner instance or class declares (its ``protocol`` class attribute)."""
     cls = obj if isinstance(obj, type) else type(obj)
     name = getattr(cls, "protocol", None)
     if name is None:
         raise TypeError(f"{cls.__name__} declares no protocol (set the class attribute `protocol`)")
-    return get_protocol(name)
+    if name not in PROTOCOLS:
+        raise TypeError(f"{cls.__name__} declares protocol {name!r}; known: {', '.join(PROTOCOLS)}")
+    return name
+
+
+def event_protocol(name: str) -> Protocol:
+    """The protocol object called ``name`` for per-event use (``serve``): its module's object,
+    or, while that module is not part of this onlinekit, a plain :class:`Protocol` with the
+    name and :data:`OPERATIONS` (whose generic :meth:`Protocol.apply_event` serves it)."""
+    module = PROTOCOLS[name].partition(":")[0]
+    try:
+        return get_protocol(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+    generic = Protocol()
+    generic.name, generic.operations = name, OPERATIONS[name]
+    return generic
+
+
+def protocol_of(obj: Any) -> Protocol:
+    """The protocol of a learner instance or class (its ``protocol`` class attribute)."""
+    return get_protocol(protocol_name(obj))
+
+
+def operations_of(obj: Any) -> tuple[str, ...]:
+    """The operations of one event for a learner instance or class (no protocol module imported).
+
+    >>> from onlinekit.oco import OGD
+    >>> operations_of(OGD)
+    ('learn', 'predict')
+    """
+    return OPERATIONS[protocol_name(obj)]

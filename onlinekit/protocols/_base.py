@@ -73,9 +73,49 @@ class Protocol:
     replays: bool = False
     roles: tuple[Role, ...] = ()
     summary_keys: tuple[str, ...] = ()
+    #: learner parameters that replay infers from the data (where the class has them and the
+    #: user gave none); ``onlinekit learners NAME`` lists them
+    inferred: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"<protocol {self.name}>"
+
+    def apply_event(self, learner: Any, op: str, event: Mapping[str, Any]) -> Any:
+        """One event through the learner's per-event API (``serve`` requests and its log
+        recovery): a validated request body ``event`` for operation ``op``.
+
+        ``learn``: ``learn_one(x, y, groups=, sensitive=)``; ``predict``: ``predict_one(x)``;
+        ``act``: ``act(obs)``; ``feedback``: ``update(obs, action, feedback)``; ``release``:
+        ``release(x)``; ``play``: ``play()``; ``update``: ``update(losses)``. Returns what
+        the learner returned (``None`` for updates)."""
+        import numpy as np
+
+        if op not in self.operations:
+            raise ValueError(f"the {self.name} protocol has no operation {op!r}")
+        if op in ("learn", "predict"):
+            x = event["x"]
+            if isinstance(x, list):
+                x = np.asarray(x, dtype=np.float64)
+            if op == "predict":
+                return learner.predict_one(x)
+            kw = {}
+            if "groups" in event:
+                kw["groups"] = np.asarray(event["groups"], dtype=bool)
+            if "sensitive" in event:
+                kw["sensitive"] = event["sensitive"]
+            learner.learn_one(x, event["y"], **kw)
+            return None
+        if op == "act":
+            return learner.act(event.get("obs"))
+        if op == "feedback":
+            learner.update(event.get("obs"), event["action"], event["feedback"])
+            return None
+        if op == "release":
+            return learner.release(event["x"])
+        if op == "play":
+            return learner.play()
+        learner.update(event["x"])
+        return None
 
 
 class LogProtocol(Protocol, ABC):

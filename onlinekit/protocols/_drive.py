@@ -8,13 +8,11 @@ checkpoint with the same result as an uninterrupted run.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from onlinekit.base import InvalidEvent, state_from_bytes, state_to_bytes
+from onlinekit._replay import Checkpoints, Recorder, check_every, drive, iter_steps, progress_bar
+from onlinekit.base import InvalidEvent
 from onlinekit.protocols._base import Columns, LogProtocol
 from onlinekit.report import Report
 
@@ -40,21 +38,10 @@ def _identity(source, protocol: LogProtocol, columns: Columns) -> dict:
             "columns": {k: (v if isinstance(v, str) else list(v)) for k, v in columns.items()}}
 
 
-def replay_log(
-    learner: Any,
-    source: Any,
-    columns: Columns,
-    *,
-    protocol: LogProtocol | None = None,
-    checkpoint: str | Path | None = None,
-    checkpoint_every: int | None = None,
-    resume: bool = False,
-    progress: bool = False,
-    record_every: int | None = None,
-    max_events: int | None = None,
-    chunk_size: int = 8192,
-    out: str | Path | None = None,
-) -> Report:
+def replay_log(learner: Any, source: Any, columns: Columns, *, protocol: LogProtocol | None = None,
+               record_every: int | None = None, max_events: int | None = None, chunk_size: int = 8192,
+               checkpoint: str | Path | None = None, checkpoint_every: int | None = None, resume: bool = False,
+               out: str | Path | None = None, progress: bool = False) -> Report:
     """Replay ``source`` through ``learner`` under its protocol; returns a :class:`Report`.
 
     ``columns`` maps the protocol's role names to column names (see
@@ -66,102 +53,55 @@ def replay_log(
     from onlinekit.protocols import protocol_of
 
     protocol = protocol or protocol_of(learner)
-    if not protocol.replays:
-        raise ValueError(f"the {protocol.name} protocol does not replay logs")
-    record_every = int(record_every or 1000)
-    if record_every < 1:
-        raise ValueError(f"record_every must be >= 1, got {record_every}")
-    if checkpoint_every is not None and checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
+    if not isinstance(protocol, LogProtocol):
+        raise ValueError(f"the {protocol.name} protocol does not replay logs through replay_log")
+    record_every = check_every(record_every, checkpoint_every)
     tracker = protocol.new_tracker(learner, columns)
-    ckpt = Path(checkpoint) if checkpoint is not None else None
+    ckpts = Checkpoints(checkpoint, checkpoint_every, learner)
     ident = _identity(source, protocol, columns)
-    series: dict[str, list[float]] = {}
+    series: dict = {}
     row, n = 0, 0
-    if resume and ckpt is not None and ckpt.exists():
-        saved, extra = state_from_bytes(ckpt.read_bytes())
-        if type(saved) is not type(learner) or repr(saved.get_params()) != repr(learner.get_params()):
-            raise ValueError(f"checkpoint {ckpt} holds {saved!r}, not {learner!r}")
+    extra = ckpts.load() if resume else None
+    if extra is not None:
         if extra.get("stream") != ident:
-            raise ValueError(f"checkpoint {ckpt} was written for {extra.get('stream')!r}, not {ident!r}; "
+            raise ValueError(f"checkpoint {ckpts.path} was written for {extra.get('stream')!r}, not {ident!r}; "
                              "resume with the same source and columns, or use a new --out")
-        learner.load_state_dict(saved.state_dict())
+        ckpts.restore()
         tracker.load_state_dict(extra["tracker"])
-        series = {k: [float(x) for x in v] for k, v in extra["series"].items()}
-        row, n = int(extra["row"]), int(extra["n_events"])
+        series, row, n = extra["series"], int(extra["row"]), int(extra["n_events"])
     resumed_from = n
-    last_ckpt = n if resumed_from else None
+    ckpts.start(n, extra is not None)
+    recorder = Recorder(record_every, tracker.get, series)
+    applied = [n]  # events applied so far (an error without a row names this event)
 
-    def save(at_row: int) -> None:
-        from onlinekit._io import atomic_write_bytes
+    def apply(part) -> None:
+        try:
+            protocol.apply_chunk(learner, part, columns, tracker)
+        except InvalidEvent as exc:
+            raise exc if exc.offset is not None else exc.at(applied[0]) from None
+        applied[0] += len(part)
 
-        extra = {"stream": ident, "tracker": tracker.state_dict(), "row": at_row, "n_events": n,
-                 "series": {k: np.asarray(v, dtype=np.float64) for k, v in series.items()}}
-        atomic_write_bytes(ckpt, state_to_bytes(learner, extra))
+    def at_block_end(step) -> int | None:
+        chunk, i = step.block, step.stop
+        if i == len(chunk):
+            return chunk.end
+        return chunk.offset + i if chunk.end - chunk.offset == len(chunk) else None
 
-    def record() -> None:
-        series.setdefault("events", []).append(float(n))
-        for k, v in tracker.get().items():
-            if isinstance(v, (int, float, np.integer, np.floating)):
-                series.setdefault(k, []).append(float(v))
+    def save_extra(at_row: int, n_events: int) -> dict:
+        return {"stream": ident, "tracker": tracker.state_dict(), "row": at_row, "n_events": n_events,
+                "series": recorder.state()}
 
-    next_record = (n // record_every + 1) * record_every
-    next_ckpt = (n // checkpoint_every + 1) * checkpoint_every if checkpoint_every else None
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        total = len(source) if hasattr(source, "__len__") else None
-        bar = tqdm(total=total, initial=n, unit="ev", unit_scale=True, desc="replay", mininterval=0.5)
-    from onlinekit.engine import Interrupted
-
-    kinds = protocol.kinds(columns)
-    t0 = time.perf_counter()
-    at_row, consistent = row, True
-    try:
-        for chunk in source.chunks(start=row, chunk_size=chunk_size, kinds=kinds):
-            i = 0
-            while i < len(chunk):
-                stop_at = min(next_record, max_events) if max_events else next_record
-                j = min(len(chunk), i + (stop_at - n))
-                sub = chunk_slice(chunk, i, j)
-                try:
-                    protocol.apply_chunk(learner, sub, columns, tracker)
-                except InvalidEvent as exc:
-                    raise exc if exc.offset is not None else exc.at(n) from None
-                n += j - i
-                i = j
-                if n >= next_record:
-                    record()
-                    next_record += record_every
-                if max_events and n >= max_events:
-                    break
-            if bar is not None:
-                bar.update(i)
-            if i == len(chunk):
-                at_row, consistent = chunk.end, True
-            else:
-                dense = chunk.end - chunk.offset == len(chunk)
-                at_row, consistent = (chunk.offset + i, True) if dense else (at_row, False)
-            if consistent and next_ckpt and ckpt is not None and n >= next_ckpt:
-                save(at_row)
-                last_ckpt = n
-                next_ckpt = (n // checkpoint_every + 1) * checkpoint_every
-            if max_events and n >= max_events:
-                break
-    except KeyboardInterrupt:
-        raise Interrupted(n, last_ckpt) from None
-    finally:
-        if bar is not None:
-            bar.close()
-    elapsed = time.perf_counter() - t0
-    if ckpt is not None and consistent:
-        save(at_row)
-    if n and (not series.get("events") or series["events"][-1] != n):
-        record()  # after the checkpoint: a resumed run records its own end
+    chunks = source.chunks(start=row, chunk_size=chunk_size, kinds=protocol.kinds(columns))
+    steps = iter_steps(chunks, apply, chunk_slice, n_events=n, every=record_every, max_events=max_events)
+    total = len(source) if hasattr(source, "__len__") else None
+    n, at_row, elapsed = drive(steps, at_block_end=at_block_end, recorder=recorder, checkpoints=ckpts,
+                               save_extra=save_extra, n_events=n, position=row, bar=progress_bar(progress, total, n))
+    if ckpts.path is not None and at_row is not None:
+        ckpts.save(n, save_extra(at_row, n))
+    recorder.finish(n)
+    series = recorder.series
     summary = protocol.summary(tracker, learner)
-    done = n - resumed_from
-    summary["events_per_s"] = done / elapsed if elapsed > 0 else float("nan")
+    summary["events_per_s"] = (n - resumed_from) / elapsed if elapsed > 0 else float("nan")
     files = [str(p) for p in protocol.write_outputs(tracker, Path(out))] if out is not None else []
     import onlinekit
 

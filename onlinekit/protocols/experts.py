@@ -36,6 +36,14 @@ from onlinekit.protocols._base import Columns, LogProtocol, Role, Tracker
 __all__ = ["EXPERTS", "ExpertsTracker"]
 
 
+def _running(total, rows: np.ndarray):
+    """``total`` plus the rows of ``rows``, added one at a time in order."""
+    if len(rows) == 0:
+        return total
+    acc = np.cumsum(np.concatenate([np.asarray(total, dtype=np.float64)[None], rows]), axis=0)[-1]
+    return float(acc) if np.ndim(total) == 0 else acc
+
+
 class ExpertsTracker(Tracker):
     """Cumulative expected loss of the learner and per-expert sleeping regrets."""
 
@@ -48,9 +56,11 @@ class ExpertsTracker(Tracker):
 
     def update(self, learner_loss: np.ndarray, losses: np.ndarray, awake: np.ndarray) -> None:
         """Rows of one block: learner's expected losses ``(n,)``, losses and masks ``(n, k)``."""
-        self.loss += float(learner_loss.sum())
-        self.regret += np.where(awake, learner_loss[:, None] - losses, 0.0).sum(axis=0)
-        self.expert_loss += np.where(awake, losses, 0.0).sum(axis=0)
+        # sums in row order (cumsum, not pairwise sum): the figures do not depend on where
+        # chunks start, so a resumed replay equals an uninterrupted one bit for bit
+        self.loss = _running(self.loss, learner_loss)
+        self.regret = _running(self.regret, np.where(awake, learner_loss[:, None] - losses, 0.0))
+        self.expert_loss = _running(self.expert_loss, np.where(awake, losses, 0.0))
 
     def get(self) -> dict[str, Any]:
         i = int(np.argmax(self.regret))
@@ -77,6 +87,7 @@ class _Experts(LogProtocol):
         Role("awake", "--awake", many=True, required=False, help="0/1 columns, one per expert, same order"),
     )
     summary_keys = ("loss", "regret", "best_expert", "best_expert_loss")
+    inferred = ("n_experts",)
 
     def resolve_columns(self, given, available):
         cols = super().resolve_columns(given, available)

@@ -15,16 +15,14 @@ from typing import Any
 import numpy as np
 
 __all__ = ["RequestError", "Limits", "parse_json", "validate_event", "validate_batch", "fingerprint", "encode_events", "to_jsonable",
-           "OPS", "OPS_BY_KIND"]
+           "OPS", "SERVED_OPS"]
 
 #: operations that change state (logged) and those that only read
 OPS = ("learn", "act", "feedback", "release")
 READ_OPS = ("predict",)
-OPS_BY_KIND = {
-    "supervised": ("learn", "predict"),
-    "decision": ("act", "feedback"),
-    "release": ("release",),
-}
+#: every operation the service can host (a learner's protocol names its own, see
+#: :data:`onlinekit.protocols.OPERATIONS`)
+SERVED_OPS = frozenset(OPS + READ_OPS)
 _MAX_INT = 2**53
 _MAX_DEPTH = 32
 

@@ -32,7 +32,7 @@ from onlinekit.serve.service import LearnerService, Request
 __all__ = ["RedisConsumer", "parse_stream_url"]
 
 _logger = logging.getLogger("onlinekit.serve.consumer")
-_DEFAULT_OP = {"supervised": "learn", "decision": "feedback", "release": "release"}
+_LOGGED_OPS = ("learn", "feedback", "release")  # the operation a stream message means by default
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class RedisConsumer:
         self.block_ms = int(block_ms)
         self.limits = limits or Limits()
         self.dead_stream = f"{self.stream}:dead"
-        self.default_op = _DEFAULT_OP[service.kind]
+        self.default_op = next(op for op in _LOGGED_OPS if op in service.ops)
         if client is None:
             import redis
 

@@ -48,12 +48,13 @@ import numpy as np
 
 from onlinekit.base import InvalidEvent, Learner
 from onlinekit.serve._schema import (
-    OPS_BY_KIND,
+    SERVED_OPS,
     RequestError,
     encode_events,
     fingerprint,
     to_jsonable,
 )
+from onlinekit.protocols import OPERATIONS, event_protocol
 from onlinekit.serve.log import EventLog
 from onlinekit.serve.snapshots import SnapshotStore
 
@@ -143,7 +144,8 @@ class LearnerService:
     learner : Learner
         The live learner (read it under :attr:`lock`).
     kind : str
-        ``supervised``, ``decision`` or ``release``.
+        The learner's protocol (``supervised``, ``release``, ``logged-bandit``, ``auction``,
+        ``environment``); :attr:`ops` are its operations.
 
     Examples
     --------
@@ -218,11 +220,13 @@ class LearnerService:
             if stored["learner"] not in reg:
                 raise KeyError(f"unknown learner {stored['learner']!r}; known: {', '.join(reg)}")
             info = reg[stored["learner"]]
-            if info.kind not in OPS_BY_KIND:
-                raise ValueError(f"learner {info.name!r} is of kind {info.kind!r}; the service hosts "
-                                 f"{', '.join(OPS_BY_KIND)} learners")
+            ops = OPERATIONS[info.protocol]
+            if not set(ops) <= SERVED_OPS:
+                served = sorted(n for n, o in OPERATIONS.items() if set(o) <= SERVED_OPS)
+                raise ValueError(f"learner {info.name!r} follows the {info.protocol!r} protocol (operations "
+                                 f"{', '.join(ops)}); the service hosts {', '.join(served)} learners")
             self.name = info.name
-            self.kind = info.kind
+            self.kind = info.protocol
             self.params = stored["params"]
             self._cls = info.load()
             self._template = self._cls(**self.params)  # validates params before anything is written
@@ -231,7 +235,8 @@ class LearnerService:
             self.log.close()
             self._lockfile.close()
             raise
-        self.ops = OPS_BY_KIND[self.kind]
+        self.ops = OPERATIONS[self.kind]
+        self.protocol = event_protocol(self.kind)
         self.snapshots = SnapshotStore(self.state_dir / "snapshots", keep=keep_snapshots)
         self.snapshot_every = int(snapshot_every)
         self.key_retention = key_retention
@@ -239,6 +244,8 @@ class LearnerService:
         self.compact_log = bool(compact_log)
         self.max_total_features = max_total_features
         self._names_cache = None
+        #: draws noise from the OS CSPRNG: log the bits each event used (recovery repeats them)
+        self._secure_noise = getattr(self._template, "noise", None) == "secure"
         self._block_classes = _block_classes()
         self.lock = threading.RLock()
         self.stats = _Stats()
@@ -249,6 +256,9 @@ class LearnerService:
         try:
             with self.lock:
                 self._recover(accept_loss=accept_loss)
+                if self.offset == 0 and not self.snapshots.offsets() and self._unseeded():
+                    # the initial state holds OS-seeded randomness a fresh clone would not repeat
+                    self.snapshots.write(SnapshotStore.encode(self.learner, 0))
             if warm:
                 self._warm()
         except BaseException:
@@ -301,9 +311,15 @@ class LearnerService:
             raise ValueError(f"the log starts at offset {first} but the newest valid snapshot covers only {start} "
                              "events; cannot rebuild the state")
         n = 0
-        for off, op, body in self.log.read(start, end):
+        for off, op, body, blob in self.log.read(start, end, entropy=True):
             try:
-                self._apply(learner, op, body)
+                if blob:  # repeat the recorded secure draws: same state, no second privacy cost
+                    from onlinekit.privacy.entropy import replaying
+
+                    with replaying(blob):
+                        self._apply(learner, op, body)
+                else:
+                    self._apply(learner, op, body)
             except Exception as exc:
                 raise RuntimeError(f"replay of logged event {off} ({op}) failed: {exc}") from exc
             n += 1
@@ -314,44 +330,31 @@ class LearnerService:
         _logger.info("recovered %s at offset %d (snapshot %d + %d replayed) in %.3f s",
                      self.name, end, start, n, time.perf_counter() - t0)
 
+    def _unseeded(self) -> bool:
+        """Does the learner take a ``seed`` left at ``None`` (its random state differs per clone)?"""
+        params = self._template.get_params() if hasattr(self._template, "get_params") else {}
+        return "seed" in params and params["seed"] is None
+
     def _warm(self) -> None:
         """Compile the learner's kernels now (on a throwaway copy), not on the first request."""
         m = self._fresh()
         calls = {
-            "supervised": lambda: (m.learn_one(np.zeros(1), 0.0), m.learn_one(np.zeros(1), 0.0),
-                                   m.predict_one(np.zeros(1)), m.predict_one({"x0": 0.0}),
-                                   m.learn_one({"x0": 0.0}, 0.0),
-                                   hasattr(m, "learn_many") and m.learn_many(np.zeros((2, 1)), np.zeros(2))),
-            "decision": lambda: m.act(None),
+            "learn": lambda: (m.learn_one(np.zeros(1), 0.0), m.learn_one(np.zeros(1), 0.0),
+                              m.predict_one(np.zeros(1)), m.predict_one({"x0": 0.0}),
+                              m.learn_one({"x0": 0.0}, 0.0),
+                              hasattr(m, "learn_many") and m.learn_many(np.zeros((2, 1)), np.zeros(2))),
+            "act": lambda: m.act(None),
             "release": lambda: m.release(0.0),
         }
         try:
-            calls[self.kind]()
+            calls[self.ops[0]]()
         except Exception:  # noqa: BLE001 - warming is best effort (e.g. a classifier wants labels)
             _logger.debug("warm-up of %s stopped early", self.name, exc_info=True)
 
     # -- applying events -------------------------------------------------------------------------
-    @staticmethod
-    def _apply(learner: Learner, op: str, ev: dict) -> Any:
-        if op == "learn":
-            x = ev["x"]
-            if isinstance(x, list):
-                x = np.asarray(x, dtype=np.float64)
-            kw = {}
-            if "groups" in ev:
-                kw["groups"] = np.asarray(ev["groups"], dtype=bool)
-            if "sensitive" in ev:
-                kw["sensitive"] = ev["sensitive"]
-            learner.learn_one(x, ev["y"], **kw)
-            return None
-        if op == "act":
-            return learner.act(ev.get("obs"))
-        if op == "feedback":
-            learner.update(ev.get("obs"), ev["action"], ev["feedback"])
-            return None
-        if op == "release":
-            return learner.release(ev["x"])
-        raise ValueError(f"unknown operation {op!r}")  # pragma: no cover - validated upstream
+    def _apply(self, learner: Learner, op: str, ev: dict) -> Any:
+        """One validated event through the protocol's per-event path (requests and recovery)."""
+        return self.protocol.apply_event(learner, op, ev)
 
     def _response(self, req: Request, first: int, results: list) -> dict:
         n = len(req.events)
@@ -455,6 +458,14 @@ class LearnerService:
             if block is not None:
                 self.learner.learn_many(*block)
                 results = [None] * len(req.events)
+            elif self._secure_noise:
+                from onlinekit.privacy.entropy import recording
+
+                for i, ev in enumerate(req.events):  # noqa: B007 - i names the refused event below
+                    with recording() as tape:
+                        results.append(self._apply(self.learner, req.op, ev))
+                    if tape.segments:
+                        log.set_entropy(first + i, tape.to_bytes())
             else:
                 for i, ev in enumerate(req.events):  # noqa: B007 - i names the refused event below
                     results.append(self._apply(self.learner, req.op, ev))

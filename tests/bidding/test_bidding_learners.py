@@ -24,7 +24,7 @@ GRID = np.linspace(0, 1, 11)
 
 @pytest.mark.parametrize("name", ["sgd-ucb-budgeter", "dual-pacing-bidder"])
 def test_conformance(name):
-    assert learners()[name].kind == "decision"
+    assert learners()[name].protocol == "auction"
     cls = get_learner_class(name)
     for params in cls._unit_test_params():
         check_learner(cls(**params))
