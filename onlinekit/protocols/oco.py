@@ -107,6 +107,7 @@ class _OCO(LogProtocol):
              help="the optimistic hint M_t of the round, one column per dimension, same order"),
     )
     summary_keys = ("loss", "comparator_loss", "regret")
+    inferred = ("n_dims", "horizon", "hint")
 
     def resolve_columns(self, given, available):
         cols = super().resolve_columns(given, available)

@@ -175,6 +175,7 @@ class _Release(LogProtocol):
              help="numeric columns: one coordinate each of a vector stream (maxsum / sumselect: 0/1)"),
     )
     summary_keys = ("mse", "expected_mse", "max_abs_error", "max_error_bound", "privacy")
+    inferred = ("T", "d")
 
     def resolve_columns(self, given, available):
         cols = super().resolve_columns(given, available)
