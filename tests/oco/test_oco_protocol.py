@@ -9,6 +9,8 @@ the same checks.
 from __future__ import annotations
 
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,6 +34,9 @@ from onlinekit.oco import comparator as cmp
 from onlinekit.protocols import get_protocol, replay_log
 from onlinekit.protocols.oco import OCO, domain_of
 from onlinekit.streams import ArraySource
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
+from nolen_source import NoLenSource  # noqa: E402
 
 D = 3
 
@@ -238,19 +243,6 @@ def test_polytope_learner_replays_with_cvxpy_comparator():
     assert math.isclose(rep.summary["comparator_loss"], min(float(S @ v) for v in vertices), rel_tol=1e-6)
 
 
-class _NoLen:
-    """A source without ``len()`` (rows only through ``chunks``)."""
-
-    def __init__(self, src):
-        self._src, self.name = src, "nolen"
-
-    def column_names(self):
-        return self._src.column_names()
-
-    def chunks(self, **kw):
-        return self._src.chunks(**kw)
-
-
 def test_infer_params_dimension_horizon_and_hint():
     G, H, cols = _log(n=123, hints=True)
     src = ArraySource(columns=cols)
@@ -258,7 +250,7 @@ def test_infer_params_dimension_horizon_and_hint():
     assert p == _cols(hints=True)
     assert OCO.infer_params(OMD, p, src) == {"n_dims": 3}
     assert OCO.infer_params(OptimisticOMD, p, src) == {"n_dims": 3, "hint": "given"}
-    assert OCO.infer_params(DynamicOMD, _cols(), _NoLen(src)) == {"n_dims": 3, "horizon": 123}
+    assert OCO.infer_params(DynamicOMD, _cols(), NoLenSource(src)) == {"n_dims": 3, "horizon": 123}
     params = OCO.infer_params(DynamicOMD, _cols(), src)
     rep = replay_log(DynamicOMD(**params), src, _cols())
     assert rep.n_events == 123

@@ -10,7 +10,9 @@ noise doubled) fail the Monte Carlo check.
 from __future__ import annotations
 
 import math
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +22,9 @@ from onlinekit.privacy import DoublingCounter, MaxSum, OptimalFactorCounter, Sqr
 from onlinekit.protocols import replay_log
 from onlinekit.protocols.release import RELEASE, read_releases
 from onlinekit.streams import ArraySource
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
+from nolen_source import NoLenSource  # noqa: E402
 
 T = 256
 
@@ -183,23 +188,12 @@ def test_figures_do_not_depend_on_chunking_and_resume(tmp_path):
     assert len(read_releases(tmp_path / "releases.csv")[0]) == T
 
 
-class _NoLen:
-    def __init__(self, src):
-        self._src, self.name = src, "nolen"
-
-    def column_names(self):
-        return self._src.column_names()
-
-    def chunks(self, **kw):
-        return self._src.chunks(**kw)
-
-
 def test_infer_horizon_and_dimension():
     X = (np.random.default_rng(0).random((77, 2)) < 0.5).astype(float)
     src = ArraySource(columns={"a": X[:, 0], "b": X[:, 1]})
     cols = RELEASE.resolve_columns({"values": "a,b"}, src.column_names())
     assert cols == {"values": ("a", "b")}
-    assert RELEASE.infer_params(MaxSum, cols, _NoLen(src)) == {"T": 77, "d": 2}
+    assert RELEASE.infer_params(MaxSum, cols, NoLenSource(src)) == {"T": 77, "d": 2}
     assert RELEASE.infer_params(TreeCounter, {"value": "a"}, src) == {"T": 77, "d": 1}
     assert RELEASE.infer_params(DoublingCounter, {"value": "a"}, src) == {}
     params = RELEASE.infer_params(SumSelect, cols, src)
