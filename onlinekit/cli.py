@@ -650,6 +650,7 @@ from onlinekit.serve.server_cli import consume, serve  # noqa: E402  (click comm
 
 main.add_command(serve)
 main.add_command(consume)
+main.add_command(__import__("onlinekit._cli_simulate", fromlist=["simulate"]).simulate)
 
 
 if __name__ == "__main__":  # pragma: no cover

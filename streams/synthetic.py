@@ -164,6 +164,21 @@ register_generator(
 )
 
 
+def _auction_log(**params):
+    from onlinekit.streams.auction_log import AuctionLog
+
+    return AuctionLog(**params)
+
+
+register_generator(
+    "auction-log",
+    _auction_log,
+    "multi-channel single-slot auctions: period, round, channel, value, competing_bid "
+    "(stationary competitors; for the auction protocol)",
+    target=None,
+)
+
+
 def _protocol_log(cls_name: str):
     def factory(**params):
         from onlinekit.streams import protocol_logs
