@@ -177,3 +177,20 @@ register_generator(
     "(stationary competitors; for the auction protocol)",
     target=None,
 )
+
+
+def _protocol_log(cls_name: str):
+    def factory(**params):
+        from onlinekit.streams import protocol_logs
+
+        return getattr(protocol_logs, cls_name)(**params)
+
+    return factory
+
+
+register_generator("oco-gradients", _protocol_log("OCOGradients"),
+                   "linear-loss gradients g_t = mu + noise (columns g0..), optional hints h0.. (oco protocol)",
+                   target=None)
+register_generator("counts", _protocol_log("Counts"),
+                   "seeded bounded counts, Binomial(bound, p_j) (column count, or c0.. with d > 1; release protocol)",
+                   target=None)

@@ -8,13 +8,16 @@ same arithmetic in the same order; they can still differ in the last bits where 
 contracts ``a * b + c`` into a fused multiply-add or uses its own ``exp``/``log``.
 
 Rules that keep a body compilable by both: arrays and scalars only, no allocation (scratch
-arrays are passed in), no calls to other Python functions, only ``math`` functions, and
-scalar (or tuple of scalars) return values.
+arrays are passed in), no calls to other Python functions except ``register_jitable`` ones
+(compiled for either target: OGD's step, :func:`onlinekit.oco._ogd_step.ogd_step`), only
+``math`` functions, and scalar (or tuple of scalars) return values.
 """
 
 from __future__ import annotations
 
 import math
+
+from onlinekit.oco._ogd_step import ogd_step
 
 
 def ogd_run(X, y, lr, schedule, loss, radius, l2, intercept, w, bt):
@@ -50,15 +53,7 @@ def ogd_run(X, y, lr, schedule, loss, radius, l2, intercept, w, bt):
         t = bt[1] + 1.0
         eta = lr / math.sqrt(t) if schedule == 1 else lr
         dz = p - yi
-        nrm = 0.0
-        for j in range(d):
-            v = w[j] - eta * (dz * X[i, j] + l2 * w[j])
-            w[j] = v
-            nrm += v * v
-        if radius > 0.0 and nrm > radius * radius:
-            c = radius / math.sqrt(nrm)
-            for j in range(d):
-                w[j] *= c
+        ogd_step(X[i], dz, eta, l2, radius, w, True)
         if intercept:
             bt[0] -= eta * dz
         bt[1] = t

@@ -12,6 +12,29 @@ import math
 import numpy as np
 
 from onlinekit._numba import njit
+from onlinekit.oco._codes import (
+    DOMAIN_BOX,
+    DOMAIN_FREE,
+    DOMAIN_L1,
+    DOMAIN_L2,
+    DOMAIN_SIMPLEX,
+    HINT_EXTRA,
+    HINT_LAST,
+    HINT_NONE,
+    LOSS_HINGE,
+    LOSS_LINEAR,
+    LOSS_LOG,
+    LOSS_QUADRATIC,
+    LOSS_SQ,
+    MIRROR_ENTROPY,
+    MIRROR_EUCLIDEAN,
+    MIRROR_PNORM,
+    SCHED_ADAGRAD,
+    SCHED_SQRT,
+    SCHED_STRONG,
+    SCHED_VARIATION,
+)
+from onlinekit.oco._ogd_step import ogd_step
 from onlinekit.solvers._kernels import _proj_box_inplace, _proj_l1_ball_inplace, _proj_simplex_inplace
 
 
@@ -25,35 +48,10 @@ def _sigmoid(z):
 
 # ============================================================================================
 # Online mirror descent (OMD / optimistic OMD), shared by the OCO learners and the wrappers.
-# Codes mirror onlinekit.oco.geometry and onlinekit.oco.omd.
+# Codes from onlinekit.oco._codes.
 # ============================================================================================
 
-MIRROR_EUCLIDEAN = 0
-MIRROR_ENTROPY = 1
-MIRROR_PNORM = 2
 
-DOMAIN_FREE = 0
-DOMAIN_SIMPLEX = 1
-DOMAIN_L1 = 2
-DOMAIN_L2 = 3
-DOMAIN_BOX = 4
-
-SCHED_CONSTANT = 0
-SCHED_SQRT = 1
-SCHED_ADAGRAD = 2
-SCHED_VARIATION = 3
-SCHED_STRONG = 4
-
-HINT_NONE = 0
-HINT_LAST = 1
-HINT_EXTRA = 2
-HINT_GIVEN = 3
-
-LOSS_LINEAR = 0
-LOSS_QUADRATIC = 1
-LOSS_SQ = 2
-LOSS_LOG = 3
-LOSS_HINGE = 4
 
 # layout of the float config array ``cfg`` and of the state array ``st``
 CFG_LR, CFG_P, CFG_Q, CFG_R, CFG_LAM, CFG_DELTA = 0, 1, 2, 3, 4, 5
@@ -236,33 +234,25 @@ def _euclid_ball_step(g, dz, V, st, cfg, sched, hint, intercept, ball):
     """The learning part of one round of ``_omd_block`` for the Euclidean map on the L2 ball
     (``ball``) or the whole space, hint none or last gradient, given the gradient ``g``.
 
-    Same arithmetic, element by element and in the same order, as the general path (so the
-    results are identical), in fewer passes and without allocations.
+    The step is OGD's (:func:`onlinekit.oco._ogd_step.ogd_step` with ``dz = 1``, no ``l2``):
+    the same values as the general path, in fewer passes and without allocations.
     """
     d = g.shape[0]
     xhat = V[0]
     x = V[1]
     m = V[2]
     gprev = V[3]
-    r = cfg[CFG_R]
-    rr = r * r
+    radius = cfg[CFG_R] if ball else 0.0
     eta = st[ST_ETA]
-    s = 0.0
+    ogd_step(g, 1.0, eta, 0.0, radius, xhat, True)  # OGD's step on the gradient g
     sq = 0.0
     sv = 0.0
     for j in range(d):
         gj = g[j]
-        v = xhat[j] - eta * gj
-        xhat[j] = v
-        s += v * v
         sq += gj * gj
         e = gj - gprev[j]
         sv += e * e
         gprev[j] = gj
-    if ball and s > rr:
-        scale = r / math.sqrt(s)
-        for j in range(d):
-            xhat[j] *= scale
     if intercept:
         st[ST_BIAS] -= eta * dz
     t = st[ST_T] + 1.0
@@ -275,16 +265,10 @@ def _euclid_ball_step(g, dz, V, st, cfg, sched, hint, intercept, ball):
         for j in range(d):
             x[j] = xhat[j]
         return
-    s = 0.0
     for j in range(d):
         m[j] = g[j]
-        v = xhat[j] - eta_next * g[j]
-        x[j] = v
-        s += v * v
-    if ball and s > rr:
-        scale = r / math.sqrt(s)
-        for j in range(d):
-            x[j] *= scale
+        x[j] = xhat[j]
+    ogd_step(g, 1.0, eta_next, 0.0, radius, x, True)
 
 
 @njit

@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from onlinekit._numba import njit
+from onlinekit.oco._ogd_step import ogd_step
 
 LR, SCHEDULE, LOSS, RADIUS, L2, INTERCEPT = 0, 1, 2, 3, 4, 5
 LOSS_LOGISTIC = 1.0
@@ -63,22 +64,11 @@ def _step(x, y, p, w, b, t, lr, sqrt_schedule, l2, intercept, radius):
     t = t + 1.0
     eta = lr / math.sqrt(t) if sqrt_schedule else lr
     dz = p - y
-    d = x.shape[0]
-    s = 0.0
-    for j in range(d):  # dry run: is every new weight (and their squared norm) finite?
-        v = w[j] - eta * (dz * x[j] + l2 * w[j])
-        s += v * v
-    if not math.isfinite(s) or (intercept and not math.isfinite(b - eta * dz)):
+    # dry run: is every new weight (and their squared norm) finite?
+    if not math.isfinite(ogd_step(x, dz, eta, l2, radius, w, False)) or (
+            intercept and not math.isfinite(b - eta * dz)):
         return b, -1.0
-    s = 0.0
-    for j in range(d):
-        v = w[j] - eta * (dz * x[j] + l2 * w[j])
-        w[j] = v
-        s += v * v
-    if radius > 0.0 and s > radius * radius:
-        c = radius / math.sqrt(s)
-        for j in range(d):
-            w[j] *= c
+    ogd_step(x, dz, eta, l2, radius, w, True)
     if intercept:
         b = b - eta * dz
     return b, t

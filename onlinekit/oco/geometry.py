@@ -39,17 +39,17 @@ __all__ = [
     "ConvexSet",
 ]
 
-# codes shared with onlinekit.oco._kernels
-MIRROR_EUCLIDEAN = 0
-MIRROR_ENTROPY = 1
-MIRROR_PNORM = 2
-
-DOMAIN_CVXPY = -1
-DOMAIN_FREE = 0
-DOMAIN_SIMPLEX = 1
-DOMAIN_L1 = 2
-DOMAIN_L2 = 3
-DOMAIN_BOX = 4
+from onlinekit.oco._codes import (  # noqa: F401  (re-exported: geo.DOMAIN_L2 etc.)
+    DOMAIN_BOX,
+    DOMAIN_CVXPY,
+    DOMAIN_FREE,
+    DOMAIN_L1,
+    DOMAIN_L2,
+    DOMAIN_SIMPLEX,
+    MIRROR_ENTROPY,
+    MIRROR_EUCLIDEAN,
+    MIRROR_PNORM,
+)
 
 
 def _pos_number(value: Any, field: str, *, allow_inf: bool = False) -> float:

@@ -25,11 +25,7 @@ from onlinekit.base import InvalidEvent
 __all__ = ["LinearLoss", "QuadraticLoss", "SquaredLoss", "LogisticLoss", "HingeLoss"]
 
 # codes shared with onlinekit.oco._kernels
-LOSS_LINEAR = 0
-LOSS_QUADRATIC = 1
-LOSS_SQ = 2
-LOSS_LOG = 3
-LOSS_HINGE = 4
+from onlinekit.oco._codes import LOSS_HINGE, LOSS_LINEAR, LOSS_LOG, LOSS_QUADRATIC, LOSS_SQ  # noqa: F401
 
 
 def _data(a, field: str) -> np.ndarray:

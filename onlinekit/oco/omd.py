@@ -10,13 +10,11 @@ import numpy as np
 
 from onlinekit.base import InvalidEvent, Learner
 from onlinekit.oco import geometry as geo
+from onlinekit.oco._codes import HINT_GIVEN as _HINT_GIVEN
+from onlinekit.oco._codes import HINTS, SCHEDULES  # noqa: F401  (re-exported)
 from onlinekit.oco.losses import LinearLoss, QuadraticLoss, _Loss
 
 __all__ = ["OMD", "OptimisticOMD"]
-
-SCHEDULES = {"constant": 0, "sqrt": 1, "adagrad": 2, "variation": 3, "strongly-convex": 4}
-HINTS = {None: 0, "last": 1, "extra-gradient": 2, "given": 3}
-_HINT_GIVEN = 3
 
 
 _K = None
@@ -575,6 +573,35 @@ class OptimisticOMD(_OMDBase):
         self.strong_convexity = strong_convexity
         self._resolve()
         self.reset()
+
+    def set_hint(self, hint) -> None:
+        """Give the hint ``M_t`` of the coming round before play (``hint='given'``).
+
+        Replaces the hint passed with the previous update and recomputes the play point
+        ``x_t = argmin_{x in X} <eta_t M_t, x> + B_psi(x, xhat_t)`` with the same step as the
+        update does, so ``set_hint(M); update(g, hint=N)`` then ``set_hint(N)`` leaves the
+        state ``update(g, hint=N)`` alone would. A rejected hint changes nothing.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from onlinekit.oco import OptimisticOMD
+        >>> o = OptimisticOMD(n_dims=2, hint="given", schedule="constant", lr=0.5)
+        >>> o.set_hint(np.array([1.0, 0.0]))
+        >>> o.play()
+        array([-0.5,  0. ])
+        """
+        if self._icfg[3] != _HINT_GIVEN or callable(self.hint):
+            raise InvalidEvent(f"set_hint needs hint='given' (hint={self.hint!r})", field="hint")
+        M = self._hints_for(1, hint, "hint")[0].copy()
+        V = self.iterates_.copy()
+        V[2] = M
+        if self._closed:
+            _kernels()._mirror_step(self._mirror.code, self._domain.code, V[0], V[2], self.stats_[1], V[1],
+                                    self._cfg, self._bounds[0], self._bounds[1], np.empty(self._n))
+        else:
+            V[1] = self._cvx_step(V[0], V[2], self.stats_[1])
+        self.iterates_ = V
 
     @classmethod
     def _unit_test_params(cls):

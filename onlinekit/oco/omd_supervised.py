@@ -8,7 +8,7 @@ from river import base as river_base
 from onlinekit.base import InvalidEvent
 from onlinekit.oco import geometry as geo
 from onlinekit.oco._features import FeatureIndex, check_matrix, check_target
-from onlinekit.oco.losses import LOSS_HINGE, LOSS_LOG, LOSS_SQ
+from onlinekit.oco._codes import LOSS_HINGE, LOSS_LOG, LOSS_SQ
 from onlinekit.oco.omd import _kernels, _OMDBase
 
 __all__ = ["OMDRegressor", "OMDClassifier"]

@@ -13,7 +13,7 @@ from onlinekit._lazy import lazy_exports
 
 _EXPORTS = {
     "TreeCounter": "onlinekit.privacy.tree",
-    "DoublingCounter": "onlinekit.privacy.tree",
+    "DoublingCounter": "onlinekit.privacy.doubling",
     "SqrtFactorCounter": "onlinekit.privacy.sqrt_factor",
     "OptimalFactorCounter": "onlinekit.privacy.sqrt_factor",
     "MaxSum": "onlinekit.privacy.maxsum",

@@ -68,9 +68,39 @@ class CounterBase(Learner, abc.ABC):
             return self._shape_out(np.empty((0, self.d)), one=False)
         return self._shape_out(self._run(X), one=False)
 
-    @abc.abstractmethod
+    @property
+    def _discrete(self) -> bool:
+        """Whether the counter runs on exact discrete noise (``secure`` / ``seeded-discrete``)."""
+        return self.noise in ("secure", "seeded-discrete")
+
     def _run(self, X: np.ndarray) -> np.ndarray:
         """Release the rows of the validated ``(n, d)`` block ``X``; returns ``(n, d)``."""
+        return self._run_discrete(X) if self._discrete else self._run_float(X)
+
+    @abc.abstractmethod
+    def _run_float(self, X: np.ndarray) -> np.ndarray:
+        """Release a block with continuous (or no) noise."""
+
+    def _run_discrete(self, X: np.ndarray) -> np.ndarray:
+        """The exact discrete release loop, one for every counter: inputs rounded to the
+        ``2**-grid_bits`` grid, all noise drawn before any state changes (so a failed draw
+        leaves the counter as it was), then the counter's integer block."""
+        Xg = np.rint(X * 2.0**self.grid_bits)
+        n, d = X.shape
+        noise = self._discrete_noise(self._n_discrete_draws(n) * d).reshape(-1, d)
+        out = np.empty((n, d))
+        self._discrete_block(Xg, noise, out)
+        self.t_ += n
+        return out
+
+    def _n_discrete_draws(self, n: int) -> int:
+        """Noise rows the next ``n`` steps draw (default: one per step)."""
+        return n
+
+    @abc.abstractmethod
+    def _discrete_block(self, Xg: np.ndarray, noise: np.ndarray, out: np.ndarray) -> None:
+        """Release the grid inputs ``Xg`` (steps ``t_ + 1..``) with integer ``noise`` into ``out``
+        (input units); ``t_`` is advanced by the caller."""
 
     def _check_common(self) -> None:
         check_int(self.T, "T")

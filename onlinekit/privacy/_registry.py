@@ -1,7 +1,7 @@
 """Registry entries of the privacy family (see :mod:`onlinekit.registry`)."""
 
 LEARNERS = {
-    "doubling-counter": ("onlinekit.privacy.tree:DoublingCounter", "release", "unbounded-horizon counter: restarts a counter on epochs of doubling length"),
+    "doubling-counter": ("onlinekit.privacy.doubling:DoublingCounter", "release", "unbounded-horizon counter: restarts a counter on epochs of doubling length"),
     "maxsum": ("onlinekit.privacy.maxsum:MaxSum", "release", "continual max of column sums (sparse-vector or parallel-counter route)"),
     "sumselect": ("onlinekit.privacy.maxsum:SumSelect", "release", "continual near-argmax column selection (sparse-vector or parallel-counter route)"),
     "optimal-factor-counter": ("onlinekit.privacy.sqrt_factor:OptimalFactorCounter", "release", "mean-error optimal matrix-factorization private running sum (small T)"),

@@ -44,6 +44,8 @@ __all__ = [
     "zcdp_epsilon",
     "approx_to_zcdp_tight",
     "Guarantee",
+    "gaussian_tail",
+    "laplace_sum_tail",
 ]
 
 _KINDS = ("pure", "zcdp", "approx")
@@ -312,6 +314,39 @@ def approx_to_zcdp(eps: float, delta: float) -> float:
     """
     lg = math.log(1.0 / delta)
     return (math.sqrt(lg + eps) - math.sqrt(lg)) ** 2
+
+
+# -- tail bounds of the noise (error bounds of the mechanisms) ------------------------------
+
+def gaussian_tail(var: float, beta: float) -> float:
+    """x with ``P(|N(0, var)| > x) <= beta`` (from ``2 exp(-x^2 / (2 var))``).
+
+    Examples
+    --------
+    >>> round(gaussian_tail(1.0, 0.05), 4)
+    2.7162
+    """
+    return math.sqrt(2.0 * var * math.log(2.0 / beta))
+
+
+def laplace_sum_tail(var: float, b: float, beta: float) -> float:
+    """x with ``P(|S| > x) <= beta`` for ``S = sum_i a_i Lap(b)``, ``|a_i| <= 1``, Var(S) = var.
+
+    From the moment bound ``E exp(lam S) <= exp(var lam^2)`` for ``|lam| <= 1/(2b)`` (ours,
+    from ``1/(1-u) <= exp(2u)`` for ``u <= 1/2``) and a Chernoff step.
+
+    Examples
+    --------
+    >>> round(laplace_sum_tail(2.0, 1.0, 0.05), 3)
+    8.378
+    """
+    if var <= 0:
+        return 0.0
+    lg = math.log(2.0 / beta)
+    x = math.sqrt(4.0 * var * lg)
+    if x <= var / b:
+        return x
+    return 2.0 * b * (lg + var / (4.0 * b * b))
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ from onlinekit.privacy._common import (
     calibrate_float,
     discrete_noise_variance,
 )
-from onlinekit.privacy.accounting import check_privacy
-from onlinekit.privacy.tree import gaussian_tail, laplace_sum_tail
+from onlinekit.privacy.accounting import check_privacy, gaussian_tail, laplace_sum_tail
 
 __all__ = [
     "SqrtFactorCounter",
@@ -79,12 +78,28 @@ class _FactorCounter(CounterBase):
     def _norms(self) -> tuple[float, float, float]:
         """(largest row L1 norm, largest column L1 norm, largest column squared L2 norm) of C."""
 
-    @property
-    def _discrete(self) -> bool:
-        return self.noise in ("secure", "seeded-discrete")
+    @abc.abstractmethod
+    def _encode(self, src: np.ndarray, t: int, out: np.ndarray) -> None:
+        """``out[0] = (C src)[t]``: row t of the encoder applied to the rows of ``src``."""
 
-    def _run(self, X: np.ndarray) -> np.ndarray:
-        return self._run_discrete(X) if self._discrete else self._run_float(X)
+    @abc.abstractmethod
+    def _decode(self, src: np.ndarray, t: int, out: np.ndarray) -> None:
+        """``out[0] = (B src)[t]``: row t of the decoder."""
+
+    def _discrete_block(self, Xg: np.ndarray, noise: np.ndarray, out: np.ndarray) -> None:
+        # encode the grid inputs, round to integers, add the integer noise, decode
+        qf = 2.0**self.grid_bits
+        d = Xg.shape[1]
+        enc = np.empty((1, d))
+        dec = np.empty((1, d))
+        for i in range(Xg.shape[0]):
+            t = int(self.t_) + i
+            self.xg_[t] = Xg[i]
+            self._encode(self.xg_, t, enc)
+            for j in range(d):
+                self.z_[t, j] = float(int(np.rint(enc[0, j])) + int(noise[i, j]))
+            self._decode(self.z_, t, dec)
+            out[i] = dec[0] / qf
 
     def sensitivity(self) -> tuple[float, float]:
         """(L1, L2) sensitivity of the encoder output ``C x``, in input units."""
@@ -296,25 +311,11 @@ class SqrtFactorCounter(_FactorCounter):
         self.t_ += n
         return S + w
 
-    def _run_discrete(self, X: np.ndarray) -> np.ndarray:
-        k = _kernels()
-        qf = 2.0**self.grid_bits
-        n, d = X.shape
-        Z = self._discrete_noise(n * d).reshape(n, d)  # exact integer noise, drawn first
-        out = np.empty((n, d))
-        enc = np.empty((1, d))
-        dec = np.empty((1, d))
-        for i in range(n):
-            t = self.t_
-            self.xg_[t] = np.rint(X[i] * qf)
-            k._toeplitz_stream(self._c, self.xg_, int(t), 1, enc)
-            for j in range(d):
-                self.z_[t, j] = float(int(np.rint(enc[0, j])) + int(Z[i, j]))
-            k._toeplitz_stream(self._c, self.z_, int(t), 1, dec)
-            out[i] = dec[0] / qf
-            self.t_ = t + 1
-        return out
+    def _encode(self, src, t, out):
+        _kernels()._toeplitz_stream(self._c, src, t, 1, out)
 
+    def _decode(self, src, t, out):
+        _kernels()._toeplitz_stream(self._c, src, t, 1, out)
 
     @classmethod
     def _unit_test_params(cls):
@@ -504,25 +505,11 @@ class OptimalFactorCounter(_FactorCounter):
         self.t_ += n
         return S + w
 
-    def _run_discrete(self, X: np.ndarray) -> np.ndarray:
-        k = _kernels()
-        qf = 2.0**self.grid_bits
-        n, d = X.shape
-        Z = self._discrete_noise(n * d).reshape(n, d)  # exact integer noise, drawn first
-        out = np.empty((n, d))
-        enc = np.empty((1, d))
-        dec = np.empty((1, d))
-        for i in range(n):
-            t = self.t_
-            self.xg_[t] = np.rint(X[i] * qf)
-            k._lower_rows(self._C, self.xg_, int(t), 1, enc)
-            for j in range(d):
-                self.z_[t, j] = float(int(np.rint(enc[0, j])) + int(Z[i, j]))
-            k._lower_rows(self._B, self.z_, int(t), 1, dec)
-            out[i] = dec[0] / qf
-            self.t_ = t + 1
-        return out
+    def _encode(self, src, t, out):
+        _kernels()._lower_rows(self._C, src, t, 1, out)
 
+    def _decode(self, src, t, out):
+        _kernels()._lower_rows(self._B, src, t, 1, out)
 
     @classmethod
     def _unit_test_params(cls):
