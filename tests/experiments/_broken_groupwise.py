@@ -29,3 +29,9 @@ def flipped_hedge_losses(config, Xs, ys, Gs, group_names, always_on, eta: float 
         out[t] = float(p @ loss)
         cum[awake] += loss
     return out
+
+
+def frozen_expert_losses(config, Xs, ys, Gs, group_names, always_on):
+    """A groupwise learner whose experts never learn (their update dropped): every expert keeps
+    its initial ridge weights (zero), so every prediction is 0 and the loss is ``y_t^2``."""
+    return np.asarray(ys, dtype=float) ** 2

@@ -12,10 +12,10 @@ import pytest
 from onlinekit.base import spawn_seeds
 from onlinekit.data import data_home
 from onlinekit.experiments import _groupwise_common as common
-from onlinekit.experiments import groupwise_medical, groupwise_synthetic
+from onlinekit.experiments import groupwise_adult, groupwise_medical, groupwise_synthetic
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _broken_groupwise import flipped_hedge_losses  # noqa: E402
+from _broken_groupwise import flipped_hedge_losses, frozen_expert_losses  # noqa: E402
 
 pytestmark = pytest.mark.slow  # the broken learner is a per-round Python loop
 
@@ -35,3 +35,16 @@ def test_flipped_meta_fails_and_honest_passes(mod, monkeypatch):
     cfg, broken = _run(mod)
     fails = mod.check(cfg, broken)
     assert any("groupwise regret < baseline regret" in f for f in fails), fails
+
+
+def test_adult_quick_check_fails_with_frozen_experts(monkeypatch):
+    """``--quick`` (a 2,000-row prefix) checks the meta-regret bound, which an expert that
+    never learns breaks; the honest quick run passes."""
+    if not (data_home() / "adult" / "adult.data").exists():
+        pytest.skip("adult not present")
+    cfg, honest = _run(groupwise_adult)
+    assert groupwise_adult.check(cfg, honest) == []
+    monkeypatch.setattr(common, "_groupwise", frozen_expert_losses)
+    cfg, broken = _run(groupwise_adult)
+    fails = groupwise_adult.check(cfg, broken)
+    assert any(f.startswith("meta-regret to the always_on expert") for f in fails), fails
