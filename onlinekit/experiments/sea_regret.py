@@ -45,7 +45,8 @@ Methods (:func:`learners`)
   the hint on and off);
 * ``omd-no-hint-same-eta``: hint off but the step of ``optimistic-omd`` (variation schedule),
   the literal "same schedule" reading;
-* ``optimistic-ftrl``: :class:`~onlinekit.oco.OptimisticFTRL` (Sachs et al.), ``nu = L D^2 + D G``;
+* ``optimistic-ftrl``: :class:`~onlinekit.oco.OptimisticFTRL` (Sachs et al.), ``nu = L D^2 + D G``
+  (``L`` from :func:`smoothness`);
 * ``dynamic-omd``: :class:`~onlinekit.oco.DynamicOMD` (step-size pool + optimistic Hedge);
 * strongly convex regime: ``ogd-sc`` / ``optimistic-omd-sc``, both ``eta_t = 1 / (lambda t)``,
   hint off / on.
@@ -229,8 +230,16 @@ def _grad_sup(family: str, data: np.ndarray, radius: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def learners(config: Config, G: float, strongly_convex: bool = False, horizon: int | None = None) -> dict:
-    """The methods of the module docstring, for gradient bound ``G`` (fresh instances)."""
+def smoothness(config: Config, family: str) -> float:
+    """``L`` of ``F_t``: 1 for the quadratic; ``||a||^2 / 4`` for the logistic loss (``sigmoid' <=
+    1/4``); the linear loss is 0-smooth, and any ``L > 0`` bounds it: we keep 1."""
+    return config.mean_norm ** 2 / 4.0 if family == "logistic" else 1.0
+
+
+def learners(config: Config, G: float, strongly_convex: bool = False, horizon: int | None = None,
+             L: float = 1.0) -> dict:
+    """The methods of the module docstring, for gradient bound ``G`` and smoothness ``L``
+    (fresh instances)."""
     from onlinekit.oco import OMD, DynamicOMD, L2Ball, OptimisticFTRL, OptimisticOMD
 
     T = int(horizon or config.horizon)
@@ -251,8 +260,8 @@ def learners(config: Config, G: float, strongly_convex: bool = False, horizon: i
         "omd-zero-hint": OMD(n_dims=d, domain=ball, schedule="adagrad", lr=D, delta=delta),
         "omd-no-hint-same-eta": OptimisticOMD(n_dims=d, domain=ball, schedule="variation", lr=D, delta=delta,
                                               hint=None),
-        "optimistic-ftrl": OptimisticFTRL(n_dims=d, radius=config.radius, smoothness=1.0, grad_bound=G),
-        "dynamic-omd": DynamicOMD(n_dims=d, horizon=T, radius=config.radius, smoothness=1.0, grad_bound=G),
+        "optimistic-ftrl": OptimisticFTRL(n_dims=d, radius=config.radius, smoothness=L, grad_bound=G),
+        "dynamic-omd": DynamicOMD(n_dims=d, horizon=T, radius=config.radius, smoothness=L, grad_bound=G),
     }
 
 
@@ -431,7 +440,7 @@ def _run_logistic(config: Config, seed: int, kw: dict, idx: np.ndarray):
     G = grad_bound(config, "logistic")
     sup = _grad_sup("logistic", a, config.radius)
     rows, series = [], {}
-    for name, learner in learners(config, G).items():
+    for name, learner in learners(config, G, L=smoothness(config, "logistic")).items():
         losses = learner.update_many(LogisticLoss(a, y))
         reg = prefix_regret_logistic(a, y, losses, config.radius, at, best)
         dyn = np.cumsum(losses - f_u)

@@ -32,10 +32,10 @@ def test_honest_run_passes(honest):
 def test_hint_zeroed_fails_the_optimism_row(monkeypatch):
     real = sea.learners
 
-    def zeroed(config, G, strongly_convex=False, horizon=None):
-        out = real(config, G, strongly_convex, horizon)
+    def zeroed(config, G, strongly_convex=False, horizon=None, L=1.0):
+        out = real(config, G, strongly_convex, horizon, L)
         if not strongly_convex:  # "optimistic" OMD with the hint dropped
-            out["optimistic-omd"] = real(config, G)["omd-no-hint-same-eta"]
+            out["optimistic-omd"] = real(config, G, False, horizon, L)["omd-no-hint-same-eta"]
         return out
 
     monkeypatch.setattr(sea, "learners", zeroed)
@@ -64,3 +64,17 @@ def test_quadratic_bound_for_every_loss_fails_the_gradient_rows(honest):
         bad.append({**res, "rows": rows})
     fails = failures(sea.compare(CFG, bad))
     assert [f for f in fails if f.startswith("gradient bound G, linear")], fails
+
+
+def test_static_learner_as_dynamic_omd_fails_the_dynamic_rows(monkeypatch):
+    real = sea.learners
+
+    def static(config, G, strongly_convex=False, horizon=None, L=1.0):
+        out = real(config, G, strongly_convex, horizon, L)
+        if not strongly_convex:  # "dynamic" OMD that is the static-tuned OGD
+            out["dynamic-omd"] = real(config, G, False, horizon, L)["ogd"]
+        return out
+
+    monkeypatch.setattr(sea, "learners", static)
+    fails = sea.check(CFG, _results())
+    assert any(f.startswith("drift: dynamic-omd dynamic regret") for f in fails), fails
