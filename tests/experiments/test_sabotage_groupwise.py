@@ -25,15 +25,21 @@ def _run(mod):
     return cfg, [mod.run(cfg, s) for s in spawn_seeds(0, cfg.n_seeds)]
 
 
+def _honest_passes_broken_fails(mod, broken, monkeypatch) -> list[str]:
+    """Assert the honest quick run passes ``mod.check``; return the failures of the run with the
+    groupwise learner replaced by ``broken``."""
+    cfg, honest = _run(mod)
+    assert mod.check(cfg, honest) == []
+    monkeypatch.setattr(common, "_groupwise", broken)
+    cfg, results = _run(mod)
+    return mod.check(cfg, results)
+
+
 @pytest.mark.parametrize("mod", [groupwise_synthetic, groupwise_medical])
 def test_flipped_meta_fails_and_honest_passes(mod, monkeypatch):
     if mod is groupwise_medical and not (data_home() / "insurance.csv").exists():
         pytest.skip("insurance.csv not present")
-    cfg, honest = _run(mod)
-    assert mod.check(cfg, honest) == []
-    monkeypatch.setattr(common, "_groupwise", flipped_hedge_losses)
-    cfg, broken = _run(mod)
-    fails = mod.check(cfg, broken)
+    fails = _honest_passes_broken_fails(mod, flipped_hedge_losses, monkeypatch)
     assert any("groupwise regret < baseline regret" in f for f in fails), fails
 
 
@@ -42,9 +48,5 @@ def test_adult_quick_check_fails_with_frozen_experts(monkeypatch):
     never learns breaks; the honest quick run passes."""
     if not (data_home() / "adult" / "adult.data").exists():
         pytest.skip("adult not present")
-    cfg, honest = _run(groupwise_adult)
-    assert groupwise_adult.check(cfg, honest) == []
-    monkeypatch.setattr(common, "_groupwise", frozen_expert_losses)
-    cfg, broken = _run(groupwise_adult)
-    fails = groupwise_adult.check(cfg, broken)
+    fails = _honest_passes_broken_fails(groupwise_adult, frozen_expert_losses, monkeypatch)
     assert any(f.startswith("meta-regret to the always_on expert") for f in fails), fails
