@@ -12,7 +12,7 @@ from onlinekit.experiments.comparison import failures
 
 pytestmark = pytest.mark.slow  # each check needs three full runs (about 2 minutes on 2 shared cores)
 
-CFG = dataclasses.replace(sea.Config.quick(), horizon=512, noise_levels=(0.1,), n_points=8, sweep_horizon=2048,
+CFG = dataclasses.replace(sea.Config.quick(), noise_levels=(0.1,), n_points=8, sweep_horizon=2048,
                           sweep_points=4, ons_horizon=512, sigma_drifts=(0.01, 0.02), n_seeds=3)
 
 
