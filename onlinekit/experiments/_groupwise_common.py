@@ -114,7 +114,7 @@ def meta_bound(cum_abs: float, n_experts: int) -> float:
     ``O(ln ln C)``), plus 1 for the first round.
 
     >>> round(meta_bound(100.0, 6), 3)
-    30.418
+    36.54
     """
     c = max(float(cum_abs), 0.0)
     return math.sqrt(3.0 * c * (math.log(n_experts) + math.log(2.0 * (1.0 + math.log1p(c))))) + 1.0

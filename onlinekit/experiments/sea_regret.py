@@ -187,7 +187,7 @@ def noise_bound(noise: float, d: int, horizon: int, delta: float = DELTA) -> flo
     with probability ``>= 1 - delta`` (Gaussian concentration of the norm, union bound).
 
     >>> round(noise_bound(0.1, 5, 5000), 4)
-    0.7353
+    0.7359
     """
     return noise * (math.sqrt(d) + math.sqrt(2.0 * math.log(horizon / delta)))
 
