@@ -512,7 +512,9 @@ def compare(config: Config, results: list[dict]) -> list:
       interval over seeds within ``[0.35, 0.65]`` (``O(sqrt(sigma^2_{1:T})) = O(sqrt T)``);
       ``ogd-anytime``'s slope reported;
     * ONS (exp-concave, ``alpha = 1 / G^2``): ``R_T <= 5 (1 / alpha + G D) d ln T`` (Hazan et al.
-      2007, Thm. 2) at every horizon of the sweep; its slope reported;
+      2007, Thm. 2) at every horizon of the sweep (``fail`` if not); its slope reported, and
+      the row marked ``differs`` because the ``log T`` shape does not appear at these horizons
+      (see the row's note);
     * strongly convex: ``ogd-sc``'s regret equals its exact expectation
       ``(||mu||^2 + d s^2) / 2 + (d s^2 / 2) H_{T-1}`` within 3 standard errors;
     * the ``Sigma`` sweep (``info``): fitted slopes of dynamic regret on ``Sigma^2_{1:T}`` and
@@ -634,10 +636,12 @@ def compare(config: Config, results: list[dict]) -> list:
         rows.append(Claim(f"ONS (alpha = 1/G^2) regret <= 5 (1/alpha + G D) d ln T, T = {To[0]}..{To[-1]}",
                           "Hazan et al. 2007, Thm. 2", f"bound at T = {To[-1]}: {bound[-1]:.0f}",
                           f"R_T = {mean_spread(Yo[:, -1], 3)}{slope}", "R_T <= bound at every T, every seed",
-                          "pass" if ok else "fail",
-                          "with the paper's gamma = min(1/(4GD), alpha)/2 and epsilon = 1/(gamma D)^2, A_t is "
-                          "dominated by epsilon I until sum ||g||^2 >> epsilon, so the log T shape appears only "
-                          "at long horizons; the slope is reported, the bound checked"))
+                          "differs" if ok else "fail",
+                          "the bound holds, the log T shape does not show: with the paper's gamma = "
+                          "min(1/(4GD), alpha)/2 and epsilon = 1/(gamma D)^2, A_t stays near epsilon I until "
+                          "sum ||g||^2 >> epsilon, so ONS moves with the near-constant step 1/(gamma epsilon) = "
+                          "gamma D^2 and its regret grows like a constant-step OGD's over these horizons "
+                          "(epsilon = 1 instead gives growing increments per doubling too)"))
 
     # strongly convex: exact expectation of ogd-sc
     s = config.sc_noise
