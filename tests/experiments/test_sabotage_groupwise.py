@@ -17,9 +17,6 @@ from onlinekit.experiments import groupwise_adult, groupwise_medical, groupwise_
 sys.path.insert(0, str(Path(__file__).parent))
 from _broken_groupwise import flipped_hedge_losses, frozen_expert_losses  # noqa: E402
 
-pytestmark = pytest.mark.slow  # the broken learner is a per-round Python loop
-
-
 def _run(mod):
     cfg = mod.Config.quick()
     return cfg, [mod.run(cfg, s) for s in spawn_seeds(0, cfg.n_seeds)]
