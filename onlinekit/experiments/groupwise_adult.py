@@ -47,6 +47,8 @@ class Config:
     k: int = 100
     paper_compat: bool = False
     paper_seeds: bool = True
+    ablate_always_on: bool = True
+    meta_lr: float = 0.0
     n_seeds: int = 10
 
     @classmethod
@@ -96,20 +98,50 @@ def run(config: Config, seed: int) -> dict:
     return common.evaluate(X, y, G, GROUPS, seed=seed, config=config)
 
 
-def check(config: Config, results: list[dict]) -> list[str]:
-    """Groupwise regret below the baseline's on every group with >= 1,000 events.
+def compare(config: Config, results: list[dict]) -> list:
+    """Rows of ``comparison.md``.
 
-    Checked on the full data only (``n_rows=0``): on a short prefix the meta-algorithm has
-    not yet paid off its exploration.
+    * the published table (``tables/adultincome.csv``, the continuous-income
+      reconstruction): each group's size and both end regrets, ``info`` -- our target is
+      UCI Adult's binary label, so the values are not comparable; what carries over is the
+      paper's ordering:
+    * groupwise regret below the baseline's on every group with >= 1,000 events (paired
+      t-test across seeds, p < 0.05; < 3 seeds: lower in every seed), checked on the full
+      data; on a prefix (``n_rows`` set) ``info``, because the paper's own curves have the
+      groupwise learner above the baseline for the first ~12,000 events (its ``always_on``
+      curve);
+    * the meta-regret bound per group (:func:`~._groupwise_common.meta_rows`), checked at any
+      size, so ``--quick`` can fail;
+    * the ablation without the ``always_on`` expert (``info``).
     """
-    failures = []
-    if config.n_rows:
-        return failures
-    for (g,), r in common.mean_table(results).items():
-        if r["n"] >= MIN_ROWS_FOR_CLAIM and not r["regret_groupwise"] < r["regret_baseline"]:
-            failures.append(f"{g} (n={r['n']:.0f}): groupwise regret {r['regret_groupwise']:.2f} not below "
-                            f"baseline {r['regret_baseline']:.2f}")
-    return failures
+    from onlinekit.experiments.comparison import Claim, mean_spread
+
+    names = GROUPS + (["always_on"] if config.always_on else [])
+    keys = [(g,) for g in names]
+    rows = []
+    for g in names:
+        n, rb, ra, _ = common.PUBLISHED_ADULT[g]
+        vals = {c: common.per_seed(results, (g,), c) for c in ("n", "regret_baseline", "regret_groupwise")}
+        rows.append(Claim(f"{g}: events, baseline / groupwise end regret", "tables/adultincome.csv",
+                          f"n = {n}; {rb:.2f} / {ra:.2f}",
+                          f"n = {np.mean(vals['n']):.0f}; {np.mean(vals['regret_baseline']):.2f} / "
+                          f"{np.mean(vals['regret_groupwise']):.2f} ({len(results)} seeds)",
+                          "not compared (different data)", "info",
+                          "paper: Adult reconstruction, continuous income; ours: UCI Adult, 0/1 label"))
+    pub = {(g,): common.PUBLISHED_ADULT[g][1:3] for g in names}
+    rows += common.ordering_rows(results, keys, published=pub, min_n=MIN_ROWS_FOR_CLAIM, active=not config.n_rows,
+                                 note=f"prefix of {config.n_rows} rows: the paper's groupwise learner is above the "
+                                      "baseline for its first ~12,000 events too")
+    rows += common.meta_rows(results, keys)
+    rows += common.ablation_rows(results, keys)
+    return rows
+
+
+def check(config: Config, results: list[dict]) -> list[str]:
+    """The failed rows of :func:`compare` (the meta-regret bound is checked at any size)."""
+    from onlinekit.experiments.comparison import failures
+
+    return failures(compare(config, results))
 
 
 def plot(config: Config, results: list[dict], out_dir) -> list[Path]:

@@ -40,6 +40,8 @@ class Config:
     k: int = 100
     paper_compat: bool = False
     paper_seeds: bool = True
+    ablate_always_on: bool = True
+    meta_lr: float = 0.0
     n_seeds: int = 10
 
     @classmethod
@@ -68,11 +70,48 @@ def run(config: Config, seed: int) -> dict:
     return {"rows": rows, "curves": curves}
 
 
+def _is_paper_setting(config: Config, results: list[dict]) -> bool:
+    return (config.n == 100_000 and config.d == 20 and config.data_seed == 21 and config.paper_data
+            and config.paper_seeds and config.always_on and config.prediction == "expected"
+            and config.meta == "adanormalhedge" and config.l2 == 1.0 and not config.meta_lr and len(results) == 10)
+
+
+def published_tolerance(value: float) -> float:
+    """Allowed distance to a published synthetic end regret: ``0.1 + 0.005 |value|`` (the
+    official notebook re-runs differ at the 1e-2 level; the regrets reach 186)."""
+    return 0.1 + 0.005 * abs(value)
+
+
+def compare(config: Config, results: list[dict]) -> list:
+    """Rows of ``comparison.md``.
+
+    * per label rule and group, both methods' end regrets against ``tables/synth_y*.csv``
+      (``|ours - paper| <= 0.1 + 0.005 |paper|``), checked in the paper's setting (100,000
+      points, ten paper shuffles, ``always_on``, expected loss, AdaNormalHedge); on any other
+      configuration (``--quick``) the published numbers are still read and checked for their
+      *sign pattern*: where the paper's groupwise regret is below its baseline regret, ours is
+      too (paired t-test across seeds, p < 0.05; < 3 seeds: lower in every seed);
+    * the meta-regret bound per rule and group (:func:`~._groupwise_common.meta_rows`);
+    * the ablation without the ``always_on`` expert (``info``).
+    """
+    paper = _is_paper_setting(config, results)
+    keys = ("rule", "group")
+    label = "{0[0]}/{0[1]}".format
+    groups = ["circle", "square", "triangle", "green", "red"] + (["always_on"] if config.always_on else [])
+    rows = []
+    for rule in config.rules:
+        pub = {(rule, g): v for g, v in common.PUBLISHED_SYNTHETIC[rule].items() if g in groups}
+        rows += common.published_rows(results, pub, keys=keys, label=label, tol=published_tolerance, active=paper,
+                                      note="" if paper else "values only comparable in the paper's setting")
+        rows += common.ordering_rows(results, [(rule, g) for g in groups], keys=keys, label=label, published=pub)
+    for rule in config.rules:
+        rows += common.meta_rows(results, [(rule, g) for g in groups], keys=keys, label=label)
+        rows += common.ablation_rows(results, [(rule, g) for g in groups], keys=keys, label=label)
+    return rows
+
+
 def check(config: Config, results: list[dict]) -> list[str]:
-    """The published claim: the groupwise regret is below the baseline's on every group."""
-    failures = []
-    for (rule, g), r in common.mean_table(results, key=("rule", "group")).items():
-        if not r["regret_groupwise"] < r["regret_baseline"]:
-            failures.append(f"{rule}/{g}: groupwise regret {r['regret_groupwise']:.2f} not below "
-                            f"baseline {r['regret_baseline']:.2f}")
-    return failures
+    """The failed rows of :func:`compare`."""
+    from onlinekit.experiments.comparison import failures
+
+    return failures(compare(config, results))

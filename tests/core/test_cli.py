@@ -117,4 +117,5 @@ def test_ogd_regret_check_fails_on_sabotaged_results():
                     dict(rows["ogd-sqrt"], slope=ogd_regret.growth_exponent(x, linear),
                          avg_regret=0.05, avg_regret_first_decile=0.05)]}
     fails = ogd_regret.check(cfg, [bad])
-    assert len(fails) == 2 and "did not decrease" in fails[0] and "not sublinearly" in fails[1]
+    assert len(fails) == 4 and "did not decrease" in fails[0] and "not sublinearly" in fails[1]
+    assert any("growth exponent" in f for f in fails[2:]) and any("average regret" in f for f in fails[2:])

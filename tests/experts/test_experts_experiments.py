@@ -71,7 +71,8 @@ def test_medical_ablation_without_always_on():
     results = [med.run(cfg, s) for s in seeds]
     without = common.mean_table(results)
     assert med.check(cfg, results) == []
-    for g in with_on:
+    assert ("always_on",) in with_on and ("always_on",) not in without  # no row for an expert not run
+    for g in without:
         assert abs(without[g]["regret_groupwise"] - with_on[g]["regret_groupwise"]) < 0.1
         assert without[g]["regret_baseline"] == with_on[g]["regret_baseline"]
 
