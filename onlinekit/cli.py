@@ -212,7 +212,7 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
         if metric_names:
             from onlinekit.protocols.supervised import SUPERVISED
 
-            metrics = SUPERVISED.metrics(metric_names, model, tuple(g.name for g in schema.groups))
+            metrics = SUPERVISED.metrics(metric_names, model, tuple(g.name for g in schema.groups), labels=labels)
         ckpt = checkpoint_path or (str(Path(out) / "checkpoint.npz") if out and (checkpoint_every or resume) else None)
         if (checkpoint_every or resume) and ckpt is None:
             raise ValueError("--checkpoint-every/--resume need --out or --checkpoint")

@@ -205,7 +205,8 @@ def replay(
     stream = as_stream(stream)
     group_names = tuple(g.name for g in stream.schema.groups)
     metrics = (list(metrics) if metrics is not None
-               else SUPERVISED.default_metrics(learner, group_names, sensitive=stream.schema.sensitive is not None))
+               else SUPERVISED.default_metrics(learner, group_names, sensitive=stream.schema.sensitive is not None,
+                                               labels=getattr(stream.encoder, "target", None) == "label"))
     record_every = check_every(record_every, checkpoint_every)
     ckpts = Checkpoints(checkpoint, checkpoint_every, learner)
     start, n, prior_skipped, prior_bad, series = StreamPosition(), 0, 0, [], {}

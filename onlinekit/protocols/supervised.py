@@ -45,35 +45,40 @@ class _Supervised(Protocol):
     summary_keys = ("loss", "accuracy")
     inferred = ("n_groups",)  # from the distinct values of --sensitive
 
-    def task(self, learner: Any) -> str:
-        """``"multiclass"`` for multiclass classifiers (class-label targets, codes in and
-        out), ``"classification"`` for binary classifiers (River classifiers or a logistic
-        loss), else ``"regression"``."""
+    def task(self, learner: Any, labels: bool = False) -> str:
+        """``"multiclass"`` for a stream of class labels (``labels``) or a learner that only
+        takes them (it names its classes with ``grow_classes``): predictions and targets are
+        class codes; ``"classification"`` for binary classifiers (River classifiers or a
+        logistic loss); else ``"regression"``."""
+        if labels or hasattr(learner, "grow_classes"):
+            return "multiclass"
         try:
             from river import base
 
             if isinstance(learner, base.Classifier):
-                return "multiclass" if getattr(learner, "_multiclass", False) else "classification"
+                return "classification"
         except ImportError:  # pragma: no cover
             pass
         if getattr(learner, "loss", None) == "logistic":
             return "classification"
         return "regression"
 
-    def default_metrics(self, learner: Any, group_names: Sequence[str] = (), sensitive: bool = False) -> list:
-        """Loss, accuracy for classifiers, per-group and fairness versions where the stream has
-        groups or a sensitive attribute."""
+    def default_metrics(self, learner: Any, group_names: Sequence[str] = (), sensitive: bool = False,
+                        labels: bool = False) -> list:
+        """Loss, accuracy for classifiers (accuracy alone for class labels), per-group and
+        fairness versions where the stream has groups or a sensitive attribute."""
         from onlinekit.metrics import default_metrics
 
-        return default_metrics(self.task(learner), tuple(group_names), sensitive=sensitive)
+        return default_metrics(self.task(learner, labels), tuple(group_names), sensitive=sensitive)
 
-    def metrics(self, names: Sequence[str], learner: Any, group_names: Sequence[str] = ()) -> list:
+    def metrics(self, names: Sequence[str], learner: Any, group_names: Sequence[str] = (),
+                labels: bool = False) -> list:
         """The metrics named on the command line (``--metric``)."""
         from onlinekit.metrics import make_metric
 
         out: list = []
         for name in names:
-            out += make_metric(name, task=self.task(learner), group_names=tuple(group_names))
+            out += make_metric(name, task=self.task(learner, labels), group_names=tuple(group_names))
         return out
 
     def apply_block(self, learner: Any, block: Any) -> np.ndarray:
@@ -102,9 +107,9 @@ class _Supervised(Protocol):
         out = np.empty(n)
         as_dict = not isinstance(learner, Learner)
         names = block.feature_names
-        task = self.task(learner)
-        classify = task == "classification"
         labels = block.labels
+        task = self.task(learner, labels is not None)
+        classify = task == "classification"
         if task == "multiclass" and labels is None:
             raise ValueError("a multiclass learner needs class-label targets (the CLI codes text targets as labels)")
         for i in range(n):
