@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -200,6 +201,35 @@ def dataset_files(spec: str) -> tuple[str, list[str]] | None:
     return kinds.pop(), files
 
 
+def cli_dataset_files(spec: str, errors: str = "raise") -> list[str] | None:
+    """The files ``onlinekit replay SPEC --shard-by COL --backend ray`` reads on the cluster, or
+    ``None`` (with a one-line note on stderr) when it must read ``spec`` on this machine."""
+    import sys
+
+    found = dataset_files(spec)
+    why = ("not a CSV or Parquet file or folder" if found is None else
+           "--errors skip is not supported by the parallel read" if errors != "raise" else None)
+    if why is None:
+        return found[1]
+    from pathlib import Path
+
+    if found is not None and Path(spec).is_dir():
+        raise ValueError(f"{spec}: {why}; use --errors raise")
+    print(f"note: {spec}: {why}; reading it on this machine and sending the shards to Ray", file=sys.stderr)
+    return None
+
+
+def _reader_options(source) -> dict:
+    """``open_source`` options that reopen another file of a dataset the way ``source`` was opened."""
+    from onlinekit.streams.csv import CSVSource
+
+    opts = {"errors": source.errors}
+    if isinstance(source, CSVSource):
+        opts.update(delimiter=source.delimiter, na_values=tuple(sorted(source.na_values)),
+                    header=list(source._names) if source._header_given else True)
+    return opts
+
+
 def _pieces(kind: str, files: Sequence[str]) -> list[dict]:
     """Read units: a CSV file, or a run of a Parquet file's row groups; ``base`` is the file's first order value."""
     if kind == "csv":
@@ -298,6 +328,16 @@ def _replay_groups(batch: dict, *, learner, schema, metric_names, replay_kw, sou
     return row
 
 
+def _quiet_ray_data(ray) -> None:
+    """No progress bars or per-operator log lines from Ray Data on the driver's terminal."""
+    import logging
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    ctx.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)  # a task's error is raised here, once
+
+
 def _user_error(exc: BaseException) -> BaseException | None:
     """The ValueError/KeyError/StreamError a Ray Data task raised, under Ray's wrappers."""
     from onlinekit.streams import StreamError
@@ -323,6 +363,7 @@ def replay_sharded_files(
     schema=None,
     encoder=None,
     open_kw: dict | None = None,
+    source=None,
     metrics: Sequence[str] | None = None,
     block_size: int = 8192,
     record_every: int | None = None,
@@ -332,7 +373,6 @@ def replay_sharded_files(
     out=None,
     checkpoint_every: int | None = None,
     resume: bool = False,
-    max_retries: int = 3,
 ):
     """Replay a CSV/Parquet file or folder with one clone of ``learner`` per ``shard_by`` key,
     read and replayed on a Ray cluster in file order; the driver holds only summaries.
@@ -351,6 +391,8 @@ def replay_sharded_files(
     open_kw
         Reader options (``errors``, CSV ``delimiter``/``header``/``na_values``) for
         :func:`onlinekit.streams.open_source`; ``errors="skip"`` is not supported here.
+    source
+        Instead of ``open_kw``: the first file, opened; every file is opened the same way.
     address
         Ray cluster (see :func:`onlinekit.experiments.ray_backend.ensure_ray`).
     tasks
@@ -364,12 +406,12 @@ def replay_sharded_files(
     resume
         Keep the checkpoints already in ``out`` (a rerun continues them); by default they
         and old shard files are removed first.
-    max_retries
-        Retries of a task lost to a system failure (a crashed worker, a lost node).
 
     Returns
     -------
     onlinekit.sharded.ShardedReport
+        A task lost to a system failure (a crashed worker, a lost node) is retried by Ray
+        (3 times by default) and resumes its long shards from their checkpoints.
         Per-shard reports hold summaries (no series), shards in order of first appearance;
         apart from timings and series it equals :func:`onlinekit.sharded.replay_sharded`
         over the files read one after the other.
@@ -392,7 +434,7 @@ def replay_sharded_files(
         raise ValueError(f"missing_key must be one of {MISSING_KEY}, got {missing_key!r}")
     if checkpoint_every is not None and (checkpoint_every < 1 or out is None):
         raise ValueError("checkpoint_every must be >= 1 and needs an output folder (--out)")
-    open_kw = dict(open_kw or {})
+    open_kw = _reader_options(source) if source is not None else dict(open_kw or {})
     if open_kw.get("errors", "raise") != "raise":
         raise ValueError("errors='skip' is not supported by the parallel read; use errors='raise'")
     found = dataset_files(spec)
@@ -410,6 +452,9 @@ def replay_sharded_files(
         for sub in ("shards",) + (() if resume else ("checkpoints",)):
             shutil.rmtree(Path(out) / sub, ignore_errors=True)
     ray = ensure_ray(address)
+    with warnings.catch_warnings():  # Ray Data's deprecation notices about its own settings
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _quiet_ray_data(ray)
     if tasks is None:
         tasks = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
     pieces = _pieces(kind, files)
@@ -419,19 +464,21 @@ def replay_sharded_files(
     kw = {"learner": learner, "schema": schema2, "metric_names": tuple(metrics) if metrics else None,
           "replay_kw": replay_kw, "source_name": spec, "shard_by": shard_by, "keep": keep,
           "out": None if out is None else str(Path(out).resolve()), "checkpoint_every": checkpoint_every}
-    ds = ray.data.from_items(pieces, override_num_blocks=len(pieces))
-    ds = ds.map_batches(_read_pieces, fn_kwargs=read_kw, batch_size=1, batch_format="numpy",
-                        max_retries=int(max_retries))
-    ds = ds.groupby(_KEY, num_partitions=int(tasks)).map_groups(
-        _replay_groups, fn_kwargs=kw, batch_format="numpy", max_retries=int(max_retries))
     rows = []
     try:
-        for r in ds.iter_rows():
-            rows.append((int(r["first"]), str(r["key"]), str(r["report"]), str(r["error"])))
+        with warnings.catch_warnings():  # Ray Data's deprecation notices about its own settings
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ds = ray.data.from_items(pieces, override_num_blocks=len(pieces))
+            ds = ds.map_batches(_read_pieces, fn_kwargs=read_kw, batch_size=1, batch_format="numpy")
+            ds = ds.groupby(_KEY, num_partitions=int(tasks)).map_groups(
+                _replay_groups, fn_kwargs=kw, batch_format="numpy")
+            for r in ds.iter_rows():
+                rows.append((int(r["first"]), str(r["key"]), str(r["report"]), str(r["error"])))
     except Exception as exc:
         err = _user_error(exc)
         if err is not None:
-            raise type(err)(*err.args) from None
+            first = str(err.args[0] if err.args else err).strip().splitlines()  # Ray appends retry advice
+            raise type(err)(first[0] if first else type(err).__name__) from None
         raise
     rows.sort()
     reports: dict[str, Report] = {}
