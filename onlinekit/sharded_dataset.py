@@ -313,6 +313,8 @@ def _replay_groups(batch: dict, *, learner, schema, metric_names, replay_kw, sou
         if out is not None and checkpoint_every and len(perm) > checkpoint_every:
             ckpt = Path(out) / "checkpoints" / f"{stem}.npz"
             ckpt.parent.mkdir(parents=True, exist_ok=True)
+            # checkpoints are taken between blocks: blocks no longer than the interval
+            replay_kw = {**replay_kw, "block_size": min(int(replay_kw["block_size"]), int(checkpoint_every))}
         rep = _replay_shard(learner, schema, metric_names, replay_kw, source_name, shard_by, key, cols, lines,
                             ckpt, checkpoint_every)
         full = dataclasses.asdict(rep)
