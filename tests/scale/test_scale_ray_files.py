@@ -160,3 +160,14 @@ def test_a_task_killed_mid_shard_is_retried_and_resumes_from_the_checkpoint(clus
         shard = json.loads((tmp_path / "out" / got.reports[key].meta["shard_file"]).read_text())
         assert shard["series"] == json.loads(json.dumps(rep.series)), key
         assert shard["summary"]["squared_loss"] == rep.summary["squared_loss"], key
+    # a rerun with resume continues every long shard from its final checkpoint (nothing replayed
+    # again); without resume the checkpoints are cleared first and every shard starts at event 0
+    again = replay_sharded_files(learner, str(tmp_path / "events"), "tenant", out=tmp_path / "out",
+                                 checkpoint_every=500, record_every=100, address=cluster, resume=True)
+    fresh = replay_sharded_files(learner, str(tmp_path / "events"), "tenant", out=tmp_path / "out",
+                                 checkpoint_every=500, record_every=100, address=cluster)
+    for rep in (again, fresh):
+        assert rep.summary == want.summary
+    long = [k for k, r in want.reports.items() if r.n_events > 500]
+    assert long and all(again.reports[k].resumed_from == want.reports[k].n_events for k in long)
+    assert all(r.resumed_from == 0 for r in fresh.reports.values())
