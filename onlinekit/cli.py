@@ -88,8 +88,9 @@ def main() -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @click.option("--shard-by", default=None, metavar="COL", help="One learner per value of column COL; reports merged.")
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="With --shard-by: local processes (--jobs) or one Ray task per shard.")
-@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="With --shard-by: local worker processes.")
+              help="With --shard-by: local processes (--jobs), or Ray (CSV/Parquet files read on the cluster).")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True,
+              help="With --shard-by: local worker processes (with Ray on a dataset: replay tasks).")
 @click.option("--missing-key", type=click.Choice(["error", "pool"]), default="error", show_default=True,
               help="With --shard-by: a row without a key is an error, or all such rows form one shard.")
 @click.option("--address", default=None, help="Ray cluster address (default: start a local Ray instance).")
@@ -152,7 +153,12 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
                 learner, params = DEFAULT_LEARNER, DEFAULT_PARAMS + tuple(params)
         if scale is None:
             scale = "standard" if default_learner else "none"
-        src = _open_replay_source(source, errors, delimiter, no_header, names, na_values)
+        files = None  # --backend ray on CSV/Parquet: read and replayed on the cluster (Ray Data)
+        if shard_by is not None and backend == "ray":
+            from onlinekit.sharded_dataset import cli_dataset_files
+
+            files = cli_dataset_files(source, errors)
+        src = _open_replay_source(files[0] if files else source, errors, delimiter, no_header, names, na_values)
         cols = src.column_names()
         target = _column_ref(target, cols)
         if target is None:
@@ -192,15 +198,24 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
         if shard_by is None and (backend != "local" or jobs != 1 or address):
             raise ValueError("--backend/--jobs/--address apply to sharded replay: add --shard-by COL")
         if shard_by is not None:
-            if checkpoint_every or resume or checkpoint_path or max_events:
-                raise ValueError("--shard-by does not support --checkpoint-every/--checkpoint/--resume/--max-events")
+            if checkpoint_path or max_events or ((checkpoint_every or resume) and not files):
+                raise ValueError("--shard-by does not support --checkpoint/--max-events (nor --checkpoint-every/"
+                                 "--resume unless --backend ray reads a CSV/Parquet dataset)")
             from onlinekit.sharded import replay_sharded
+            from onlinekit.sharded_dataset import replay_sharded_files
 
             show = sys.stderr.isatty() if progress is None else progress
-            report = replay_sharded(model, src, shard_by, schema=schema, backend=backend, jobs=jobs,
-                                    address=address, metrics=metric_names or None, block_size=block_size,
-                                    errors=errors, record_every=record_every, progress=show,
-                                    missing_key=missing_key, encoder=encoder)
+            if files:
+                report = replay_sharded_files(model, source, shard_by, schema=schema, encoder=encoder, source=src,
+                                              metrics=metric_names or None, block_size=block_size,
+                                              record_every=record_every, missing_key=missing_key, address=address,
+                                              tasks=jobs if jobs > 1 else None, out=out,
+                                              checkpoint_every=checkpoint_every, resume=resume)
+            else:
+                report = replay_sharded(model, src, shard_by, schema=schema, backend=backend, jobs=jobs,
+                                        address=address, metrics=metric_names or None, block_size=block_size,
+                                        errors=errors, record_every=record_every, progress=show,
+                                        missing_key=missing_key, encoder=encoder)
             _finish_replay(report, out)
             for f in report.failures:
                 click.echo(f"shard {shard_by}={f['key']} failed: {f['error']}", err=True)

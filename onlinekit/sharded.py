@@ -65,6 +65,28 @@ def _missing_error(source: Source, shard_by: str, chunk, j: int) -> ValueError:
                       "pass missing_key='pool' (--missing-key pool) to replay such rows as one shard (key '')")
 
 
+def shard_plan(available: Sequence[str], schema, shard_by: str, encoder=None) -> tuple[Any, dict, list[str]]:
+    """``(schema, kinds, keep)`` for splitting a source with columns ``available`` by ``shard_by``:
+    the schema each shard replays with (the key column dropped from implicit features), the
+    column kinds to read (categorical columns as text) and the columns each shard keeps."""
+    from onlinekit.streams import Schema
+
+    schema = schema if schema is not None else Schema()
+    available = list(available)
+    if shard_by not in available:
+        raise KeyError(f"shard column {shard_by!r} not in the source; it has {available}")
+    text_ok = encoder is not None and encoder.categorical != "none"
+    if schema.features is None:  # implicit features: every other column but the key
+        feats = tuple(c for c in schema.resolve_features(available, text_ok) if c != shard_by)
+        schema = dataclasses.replace(schema, features=feats)
+    # shards are held as columns in memory: categorical columns as text, not source codes
+    used = schema.kinds(available, encoder)
+    kinds = {c: {"cat": "str", "cat_or_float": "str_or_float"}.get(k, k) for c, k in used.items()}
+    kinds.setdefault(shard_by, "str")
+    keep = [c for c in kinds if c != shard_by] + ([shard_by] if shard_by in used else [])
+    return schema, kinds, keep
+
+
 def split_by_key(source: Source, schema, shard_by: str, *, missing_key: str = "error", encoder=None,
                  chunk_size: int = 65536) -> tuple[Any, dict[str, tuple[dict, Any]]]:
     """Read ``source`` and split its rows by the value of column ``shard_by``.
@@ -100,23 +122,10 @@ def split_by_key(source: Source, schema, shard_by: str, *, missing_key: str = "e
     (('x',), ['a', 'b'], [0.0, 2.0])
     """
     from onlinekit._shard_keys import key_texts
-    from onlinekit.streams import Schema
 
     if missing_key not in MISSING_KEY:
         raise ValueError(f"missing_key must be one of {MISSING_KEY}, got {missing_key!r}")
-    schema = schema if schema is not None else Schema()
-    available = source.column_names()
-    if shard_by not in available:
-        raise KeyError(f"shard column {shard_by!r} not in the source; it has {available}")
-    text_ok = encoder is not None and encoder.categorical != "none"
-    if schema.features is None:  # implicit features: every other column but the key
-        feats = tuple(c for c in schema.resolve_features(available, text_ok) if c != shard_by)
-        schema = dataclasses.replace(schema, features=feats)
-    # shards are held as columns in memory: categorical columns as text, not source codes
-    kinds = {c: {"cat": "str", "cat_or_float": "str_or_float"}.get(k, k)
-             for c, k in schema.kinds(available, encoder).items()}
-    kinds.setdefault(shard_by, "str")
-    keep = [c for c in kinds if c != shard_by] + ([shard_by] if shard_by in schema.kinds(available, encoder) else [])
+    schema, kinds, keep = shard_plan(source.column_names(), schema, shard_by, encoder)
     key_parts: list[np.ndarray] = []
     col_parts: dict[str, list[np.ndarray]] = {c: [] for c in keep}
     line_parts: list = []
@@ -245,8 +254,10 @@ class ShardedReport:
         return [p, q]
 
 
-def _replay_shard(learner, schema, metric_names, replay_kw, source_name, shard_by, key, columns, lines) -> Report:
-    """Replay one shard through a fresh clone of ``learner`` (module level: runs in workers)."""
+def _replay_shard(learner, schema, metric_names, replay_kw, source_name, shard_by, key, columns, lines,
+                  checkpoint=None, checkpoint_every=None) -> Report:
+    """Replay one shard through a fresh clone of ``learner`` (module level: runs in workers);
+    with ``checkpoint``, resume from it if it exists and write it every ``checkpoint_every`` events."""
     from onlinekit import engine
     from onlinekit.protocols.supervised import SUPERVISED
     from onlinekit.streams import Stream
@@ -259,7 +270,8 @@ def _replay_shard(learner, schema, metric_names, replay_kw, source_name, shard_b
     metrics = None
     if metric_names:
         metrics = SUPERVISED.metrics(metric_names, model, tuple(g.name for g in schema.groups))
-    return engine.replay(model, stream, metrics=metrics, record_every=replay_kw.get("record_every"))
+    return engine.replay(model, stream, metrics=metrics, record_every=replay_kw.get("record_every"),
+                         checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=checkpoint is not None)
 
 
 def _safe_replay(*args):
