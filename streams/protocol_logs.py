@@ -1,5 +1,6 @@
-"""Seeded logs for the ``oco`` and ``release`` protocols (``synthetic:oco-gradients``,
-``synthetic:counts``), and :func:`write_csv` to turn any source into a CSV file.
+"""Seeded logs for the ``experts``, ``oco`` and ``release`` protocols
+(``synthetic:expert-losses``, ``synthetic:oco-gradients``, ``synthetic:counts``), and
+:func:`write_csv` to turn any source into a CSV file.
 
 Like every synthetic source, rows depend only on ``seed`` and the row index (pages of
 65,536 rows, page ``k`` drawn from ``default_rng([seed, k])``).
@@ -14,7 +15,47 @@ import numpy as np
 from onlinekit.streams.errors import StreamError
 from onlinekit.streams.synthetic import SyntheticSource
 
-__all__ = ["OCOGradients", "Counts", "write_csv"]
+__all__ = ["ExpertLosses", "OCOGradients", "Counts", "write_csv"]
+
+
+class ExpertLosses(SyntheticSource):
+    """Per-round losses of ``k`` experts in [0, 1], optionally with sleeping experts.
+
+    Expert ``j``'s loss is ``Bernoulli(m_j)`` with ``m_j = 0.5 - gap + gap * j / (k - 1)``, so
+    expert ``0`` is the best (``k = 1``: ``m_0 = 0.5 - gap``). With ``sleep > 0`` each expert is asleep in a round with
+    probability ``sleep`` (expert ``0`` never sleeps, so some expert is always awake); a
+    sleeping expert's loss cell still holds a number, ignored by the learners.
+
+    Columns ``e0..e{k-1}`` and, with ``sleep > 0``, ``a0..a{k-1}`` (1 awake, 0 asleep).
+
+    Examples
+    --------
+    >>> src = ExpertLosses(n=4, k=3, sleep=0.2, seed=0)
+    >>> src.column_names()
+    ['e0', 'e1', 'e2', 'a0', 'a1', 'a2']
+    >>> src.means.tolist()
+    [0.3, 0.4, 0.5]
+    """
+
+    def __init__(self, n: int = 10_000, k: int = 5, gap: float = 0.2, sleep: float = 0.0, seed: int = 0) -> None:
+        super().__init__(n, seed)
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise StreamError(f"ExpertLosses: k must be an integer >= 1, got {k!r}")
+        if not 0 <= gap <= 0.5:
+            raise StreamError(f"ExpertLosses: gap must be in [0, 0.5], got {gap!r}")
+        if not 0 <= sleep < 1:
+            raise StreamError(f"ExpertLosses: sleep must be in [0, 1), got {sleep!r}")
+        self.k, self.gap, self.sleep = int(k), float(gap), float(sleep)
+        self.means = 0.5 - self.gap + (self.gap * np.arange(self.k) / (self.k - 1) if self.k > 1 else np.zeros(1))
+
+    def _page(self, rng, n):
+        L = (rng.random((n, self.k)) < self.means).astype(np.float64)
+        cols = {f"e{j}": L[:, j] for j in range(self.k)}
+        if self.sleep > 0:
+            A = (rng.random((n, self.k)) >= self.sleep).astype(np.float64)
+            A[:, 0] = 1.0
+            cols.update({f"a{j}": A[:, j] for j in range(self.k)})
+        return cols
 
 
 class OCOGradients(SyntheticSource):

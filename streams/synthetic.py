@@ -188,6 +188,9 @@ def _protocol_log(cls_name: str):
     return factory
 
 
+register_generator("expert-losses", _protocol_log("ExpertLosses"),
+                   "per-round 0/1 losses of k experts (columns e0..), expert 0 best; optional sleeping masks a0.. "
+                   "(experts protocol)", target=None)
 register_generator("oco-gradients", _protocol_log("OCOGradients"),
                    "linear-loss gradients g_t = mu + noise (columns g0..), optional hints h0.. (oco protocol)",
                    target=None)

@@ -83,3 +83,18 @@ def test_counts_log_written_to_csv_replays(tmp_path):
     cols = proto.resolve_columns({"values": "c0,c1,c2,c3"}, src.column_names())
     rep = replay_log(MaxSum(**proto.infer_params(MaxSum, cols, src), noise="seeded", seed=0), src, cols)
     assert rep.n_events == 300 and rep.summary["privacy"] == "zcdp"
+
+
+def test_expert_losses_have_their_stated_means_and_expert_0_never_sleeps():
+    from onlinekit.streams import open_source
+
+    src = open_source("synthetic:expert-losses?n=40000&k=4&gap=0.3&sleep=0.25&seed=3")
+    cols = {c: np.concatenate([ch.columns[c] for ch in src.chunks(chunk_size=7000)]) for c in src.column_names()}
+    for j, m in enumerate([0.2, 0.3, 0.4, 0.5]):  # closed form: 0.5 - gap + gap * j / (k - 1)
+        L = cols[f"e{j}"]
+        assert abs(L.mean() - m) < 4 * np.sqrt(m * (1 - m) / len(L))
+    assert cols["a0"].min() == 1.0
+    for j in (1, 2, 3):
+        assert abs(cols[f"a{j}"].mean() - 0.75) < 4 * np.sqrt(0.75 * 0.25 / 40000)
+    again = open_source("synthetic:expert-losses?n=40000&k=4&gap=0.3&sleep=0.25&seed=3")
+    assert np.array_equal(np.concatenate([ch.columns["e2"] for ch in again.chunks(chunk_size=65536)]), cols["e2"])
