@@ -246,15 +246,13 @@ def _protocol_name(learner: str | None) -> str:
 
 def _load_protocol(name: str):
     """The protocol object, or a one-line error when its module is not in this onlinekit."""
-    from onlinekit.protocols import PROTOCOLS, get_protocol
+    from onlinekit.protocols import PROTOCOLS, find_protocol
 
-    module = PROTOCOLS[name].partition(":")[0]
-    try:
-        return get_protocol(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        raise ValueError(f"the {name} protocol is not available in this onlinekit ({module} is missing)") from None
+    found = find_protocol(name)
+    if found is None:
+        module = PROTOCOLS[name].partition(":")[0]
+        raise ValueError(f"the {name} protocol is not available in this onlinekit ({module} is missing)")
+    return found
 
 
 def _log_replayers() -> list[str]:
