@@ -71,7 +71,7 @@ def cut_points(n: int, length: int, every: int, max_events: int | None = None) -
     [(0, 4)]
     """
     i = 0
-    while i < length:
+    while i < length and not (max_events and n >= max_events):
         stop_at = (n // every + 1) * every
         if max_events:
             stop_at = min(stop_at, max_events)
@@ -79,8 +79,6 @@ def cut_points(n: int, length: int, every: int, max_events: int | None = None) -
         yield i, j
         n += j - i
         i = j
-        if max_events and n >= max_events:
-            return
 
 
 def iter_steps(blocks: Iterable, apply: Callable[[Any], Any], slice_block: Callable[[Any, int, int], Any], *,
