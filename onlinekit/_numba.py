@@ -41,10 +41,25 @@ __all__ = ["njit", "numba", "entry_point", "cache_dir"]
 
 
 def njit(*args, **kwargs):
-    """``numba.njit`` with onlinekit's defaults (``cache=True``, ``nogil=True``)."""
-    kwargs.setdefault("cache", True)
+    """``numba.njit`` with onlinekit's defaults (``nogil=True``; ``cache=True`` for kernels of
+    the installed ``onlinekit`` package).
+
+    A kernel imported under another module name (a source file imported by path, e.g.
+    ``pytest --doctest-modules streams/``, makes ``streams._kernels``) is not cached: numba
+    keys its cache on the file, so such an entry would be found later by ``onlinekit.streams``
+    and fail to load (``No module named 'streams'``).
+    """
     kwargs.setdefault("nogil", True)
-    return numba.njit(*args, **kwargs)
+
+    def wrap(fn):
+        kw = dict(kwargs)
+        kw.setdefault("cache", str(getattr(fn, "__module__", "")).startswith("onlinekit."))
+        return numba.njit(*args, **kw)(fn) if args else numba.njit(**kw)(fn)
+
+    if len(args) == 1 and callable(args[0]):  # bare @njit
+        fn, args = args[0], ()
+        return wrap(fn)
+    return wrap
 
 
 def entry_point(dispatcher, signature):

@@ -175,8 +175,9 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
                 raise ValueError(f"{source}: no column 'y'; say which column is the target with --target (columns: {cols})")
         if target.isidentifier() and target not in cols:
             raise ValueError(f"{source}: no target column {target!r}; columns: {cols}")
-        if learner is None:  # the default learner fits the target: 0/1 labels -> logistic
-            learner = "ogd-classifier" if _binary_target(src, target) else "ogd"
+        target_kind = _target_kind(src, target)
+        if learner is None:  # the default learner fits the target: text -> softmax, 0/1 -> logistic
+            learner = {"text": "ogd-multiclass", "binary": "ogd-classifier"}.get(target_kind, "ogd")
         cls = get_learner_class(learner)
         kw = _parse_params(params)
         sensitive = _column_ref(sensitive, cols)
@@ -188,12 +189,20 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
                 raise ValueError(f"--sensitive {sensitive}: the data has {k} groups, more than n_groups="
                                  f"{kw['n_groups']}; leave n_groups out to size it from the data")
         model = cls(**kw)
+        from onlinekit.protocols import get_protocol
+
+        labels = get_protocol("supervised").task(model) == "multiclass"
+        if target_kind == "text" and not labels:
+            raise ValueError(f"target column {target!r} holds class labels (text): replay it with a multiclass learner "
+                             f"(--learner ogd-multiclass, the default), or give a 0/1 expression such as "
+                             f"--target '{target} == \"{_first_text(src, target)}\"'")
         feats = tuple(_column_ref(c.strip(), cols) for f in features for c in f.split(",") if c.strip()) or None
         schema = Schema(features=feats, target=target, groups=tuple(groups), sensitive=sensitive)
         cats = categorical if categorical in ("auto", "none") else tuple(
             _column_ref(c.strip(), cols) for c in categorical.split(",") if c.strip())
         encoder = FeatureEncoder(cats, max_levels=max_levels, hash_bits=hash_bits, missing=missing, scale=scale,
-                                 na_values=_split_list(na_values), grow=hasattr(model, "grow_features"))
+                                 na_values=_split_list(na_values), grow=hasattr(model, "grow_features"),
+                                 target="label" if labels else "number")
         if shard_by is None and (backend != "local" or jobs != 1 or address):
             raise ValueError("--backend/--jobs/--address apply to sharded replay: add --shard-by COL")
         if shard_by is not None:
@@ -359,23 +368,28 @@ def _open_replay_source(source, errors, delimiter, no_header, names, na_values):
     return src
 
 
-def _binary_target(src, target: str) -> bool:
-    """Does the target look like 0/1 labels (an expression, or 0/1 values in the first rows)?"""
+def _target_kind(src, target: str) -> str:
+    """``"binary"`` (an expression, or 0/1 values in the first rows), ``"text"`` (class
+    labels) or ``"number"``."""
     import numpy as np
 
     if not target.isidentifier():
-        return True
+        return "binary"
     try:
         chunk = next(iter(src.chunks(chunk_size=1000, kinds={target: "str_or_float"})), None)
     except ValueError:  # a malformed row: the replay reports it with its line
-        return False
+        return "number"
     if chunk is None:
-        return False
+        return "number"
     v = chunk.columns[target]
     if v.dtype == object and not any(_is_number(t) for t in v[:50]):
-        raise ValueError(f"target column {target!r} holds text ({v[0]!r}, ...): give a numeric target, or an "
-                         f"expression such as --target '{target} == \"{v[0]}\"'")
-    return v.dtype != object and bool(np.isin(v, (0.0, 1.0)).all())
+        return "text"
+    return "binary" if v.dtype != object and bool(np.isin(v, (0.0, 1.0)).all()) else "number"
+
+
+def _first_text(src, target: str) -> str:
+    chunk = next(iter(src.chunks(chunk_size=10, kinds={target: "str_or_float"})))
+    return str(chunk.columns[target][0])
 
 
 def _count_groups(src, sensitive: str) -> int:
@@ -648,6 +662,7 @@ from onlinekit.serve.server_cli import consume, serve  # noqa: E402  (click comm
 
 main.add_command(serve)
 main.add_command(consume)
+main.add_command(__import__("onlinekit._cli_simulate", fromlist=["simulate"]).simulate)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -334,51 +334,19 @@ def simulate(
         ``summary`` has ``reward``, ``mean_reward`` and (when available) ``regret``; the
         policy actually used is returned as ``report.policy``.
     """
+    from onlinekit.protocols.environment import simulate_env
+
     if horizon < 0:
         raise ValueError(f"horizon must be >= 0, got {horizon}")
     env_seed, pol_seed = spawn_seeds(seed, 2) if seed is not None else (None, None)
     if seed is not None and isinstance(policy, Learner) and "seed" in policy.get_params():
         policy = policy.clone(seed=pol_seed)
-    record_every = int(record_every or max(1, horizon // 200))
-    obs = env.reset(env_seed)
-    total = 0.0
-    regret = 0.0
-    has_regret = True
-    series: dict[str, list] = {"events": [], "reward": []}
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=horizon, unit="round", desc="simulate", mininterval=0.5)
-    t0 = time.perf_counter()
-    for t in range(1, horizon + 1):
-        action = policy.act(obs)
-        step = env.step(action)
-        policy.update(obs, action, step.feedback)
-        total += float(step.reward)
-        info = step.info or {}
-        if has_regret and "optimal_reward" in info and "expected_reward" in info:
-            regret += float(info["optimal_reward"]) - float(info["expected_reward"])
-        else:
-            has_regret = False
-        obs = step.obs
-        if t % record_every == 0 or t == horizon:
-            series["events"].append(float(t))
-            series["reward"].append(total)
-            if has_regret:
-                series.setdefault("regret", []).append(regret)
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    elapsed = time.perf_counter() - t0
-    if not has_regret:
-        series.pop("regret", None)
-    summary = {"reward": total, "mean_reward": total / horizon if horizon else math.nan}
-    if has_regret and horizon:
-        summary["regret"] = regret
-    summary["rounds_per_s"] = horizon / elapsed if elapsed > 0 else math.nan
-    rep = Report(learner=repr(policy), source=type(env).__name__, n_events=horizon, summary=summary,
-                 series=series, elapsed_s=elapsed)
-    rep.policy = policy
+    rep = simulate_env(policy, env, horizon, env_seed, episode_steps=1, record_every=record_every,
+                       progress=progress)
+    s = rep.summary
+    summary = {"reward": s["reward"], "mean_reward": s["mean_reward"]}
+    if "regret" in s:
+        summary["regret"] = s["regret"]
+    summary["rounds_per_s"] = s["episodes_per_s"]
+    rep.summary = summary
     return rep

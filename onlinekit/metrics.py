@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "ClassAccuracy",
     "Metric",
     "CumulativeLoss",
     "Accuracy",
@@ -126,6 +127,37 @@ class CumulativeLoss(Metric):
     def get(self):
         mean = self.total_ / self.n_ if self.n_ else float("nan")
         return {f"{self.loss}_loss": self.total_, f"mean_{self.loss}_loss": mean}
+
+
+class ClassAccuracy(Metric):
+    """Fraction of events whose predicted class code equals the target code (multiclass).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = ClassAccuracy()
+    >>> m.update(np.array([0.0, 2.0, 1.0, 1.0]), np.array([0.0, 2.0, 2.0, -1.0]))
+    >>> m.get()
+    {'accuracy': 0.5}
+    """
+
+    name = "accuracy"
+    uses_X = False
+
+    def __init__(self):
+        self.correct_ = 0
+        self.n_ = 0
+
+    def fresh(self):
+        return ClassAccuracy()
+
+    def update(self, y, pred, X=None, groups=None, **extra):
+        y = np.asarray(y)
+        self.correct_ += int(np.sum(np.asarray(pred) == y))
+        self.n_ += len(y)
+
+    def get(self):
+        return {"accuracy": self.correct_ / self.n_ if self.n_ else float("nan")}
 
 
 class Accuracy(Metric):
@@ -386,9 +418,16 @@ def make_metric(spec: str, *, task: str = "regression", group_names=(), radius=N
     """Metrics from a short name (used by the CLI).
 
     ``loss`` (the task's loss), ``accuracy``, ``regret``, ``squared``/``absolute``/``log``/
-    ``zero_one``; with ``group_names`` each also gets a per-group version.
+    ``zero_one``; with ``group_names`` each also gets a per-group version. For the
+    ``multiclass`` task (predictions and targets are class codes) only ``accuracy`` applies
+    (``loss`` means it too).
     """
     loss = "log" if task == "classification" else "squared"
+    if task == "multiclass":
+        if spec not in ("loss", "accuracy"):
+            raise ValueError(f"metric {spec!r} does not apply to class labels; multiclass replays report accuracy")
+        base: Metric = ClassAccuracy()
+        return [base] + ([Grouped(base.fresh(), group_names)] if group_names else [])
     if spec == "loss":
         base: Metric = CumulativeLoss(loss)
     elif spec == "accuracy":
@@ -410,7 +449,7 @@ def make_metric(spec: str, *, task: str = "regression", group_names=(), radius=N
 def default_metrics(task: str, group_names=(), sensitive: bool = False) -> list[Metric]:
     """Loss (+ accuracy for classification), overall and per group; fairness gaps when the
     stream has a sensitive column and the task is classification."""
-    specs = ["loss", "accuracy"] if task == "classification" else ["loss"]
+    specs = {"classification": ["loss", "accuracy"], "multiclass": ["accuracy"]}.get(task, ["loss"])
     out: list[Metric] = []
     for s in specs:
         out += make_metric(s, task=task, group_names=group_names)

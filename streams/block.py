@@ -115,6 +115,9 @@ class Block:
         that is 1 (``-1``: none); every other entry of ``X`` is 0. ``X`` has
         ``len(feature_names)`` columns. Learners with a ``predict_learn_onehot`` method read
         this form without building ``X``.
+    labels
+        For class-label targets: the class names so far (``y`` holds codes into it), from
+        the stream's encoder; ``None`` otherwise.
 
     Examples
     --------
@@ -128,7 +131,7 @@ class Block:
     (2, [[0.5, 1.0], [2.0, 0.0]])
     """
 
-    __slots__ = ("offset", "_X", "y", "groups", "extra", "feature_names", "group_names", "numeric", "onehot")
+    __slots__ = ("offset", "_X", "y", "groups", "extra", "feature_names", "group_names", "numeric", "onehot", "labels")
 
     def __init__(
         self,
@@ -142,6 +145,7 @@ class Block:
         *,
         numeric: np.ndarray | None = None,
         onehot: np.ndarray | None = None,
+        labels: tuple | None = None,
     ) -> None:
         if (numeric is None) != (onehot is None):
             raise ValueError("a sparse block needs both numeric and onehot")
@@ -159,6 +163,7 @@ class Block:
         self.group_names = group_names
         self.numeric = numeric
         self.onehot = onehot
+        self.labels = labels
 
     @property
     def X(self) -> np.ndarray | None:
@@ -203,6 +208,7 @@ class Block:
             group_names=self.group_names,
             numeric=self.numeric[start:stop] if sparse else None,
             onehot=self.onehot[start:stop] if sparse else None,
+            labels=self.labels,
         )
         if sparse and self._X is not None:
             out._X = self._X[start:stop]

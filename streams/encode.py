@@ -15,6 +15,9 @@ depends on event ``i`` or later). Its whole state goes into replay checkpoints.
   one): ``"raise"`` (a malformed row), ``"skip"`` (the row is dropped and reported),
   ``"zero"`` (0, or no level) or ``"mean"`` (the running mean of the values seen so far, as
   River's ``StatImputer``; no level for a categorical cell).
+* **Class labels** (``target="label"``): the target column's values (text or numbers) become
+  class codes ``0, 1, 2, ...`` in order of first appearance (:attr:`labels_` names them), for
+  multiclass learners; a missing label is a malformed row.
 * **Scaling**: ``"standard"`` standardises each numeric column with the running mean and
   population standard deviation of the values seen before the event (0 until two distinct
   values have been seen), clipped to ``+-CLIP`` (5) standard deviations; imputed values are
@@ -135,6 +138,9 @@ class FeatureEncoder:
         Texts that mean "missing" in a categorical column (the empty text always does).
     grow
         Append output columns as levels appear (``True``) or reserve them up front.
+    target
+        ``"number"`` (the target is a number) or ``"label"`` (class labels, coded in order of
+        first appearance; see :meth:`label_codes`).
     """
 
     def __init__(
@@ -147,7 +153,11 @@ class FeatureEncoder:
         scale: str = "none",
         na_values: Sequence[str] = (),
         grow: bool = True,
+        target: str = "number",
     ) -> None:
+        if target not in ("number", "label"):
+            raise ValueError(f"target must be 'number' or 'label', got {target!r}")
+        self.target = target
         if isinstance(categorical, str) and categorical not in ("auto", "none"):
             raise ValueError(f"categorical must be 'auto', 'none' or a list of columns, got {categorical!r}")
         if missing not in MISSING_POLICIES:
@@ -175,7 +185,9 @@ class FeatureEncoder:
         self.levels_: dict[str, dict[int, int]] = {}  # column -> {level code: output column}
         self.n_levels_: dict[str, int] = {}
         self.stats_ = np.zeros((3, 0))
+        self._label_index: dict = {}
         self.sensitive_levels_: dict[str, int] = {}
+        self.labels_: list = []  # class labels in order of first appearance (target="label")
         self._tables: dict[str, tuple] = {}  # column -> (hash table of level codes, table size) (derived)
 
     # -- layout -------------------------------------------------------------------------
@@ -368,6 +380,39 @@ class FeatureEncoder:
             out[i] = k
         return out
 
+    def label_codes(self, values: np.ndarray) -> np.ndarray:
+        """Class code of each label, in order of first appearance (``float64``).
+
+        Text labels stay text; a number that is an integer becomes an ``int`` label (so
+        ``3``, ``3.0`` from different sources are one class), other numbers stay floats.
+
+        >>> enc = FeatureEncoder(target="label")
+        >>> enc.label_codes(np.array(["cat", "dog", "cat", "eel"], dtype=object)).tolist(), enc.labels_
+        ([0.0, 1.0, 0.0, 2.0], ['cat', 'dog', 'eel'])
+        """
+        labels = self.labels_
+        table = self._label_index
+        if len(table) != len(labels):
+            table = self._label_index = {v: i for i, v in enumerate(labels)}
+        out = np.empty(len(values))
+        for i, v in enumerate(values.tolist()):
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            k = table.get(v)
+            if k is None:
+                k = table[v] = len(labels)
+                labels.append(v)
+            out[i] = k
+        return out
+
+    @staticmethod
+    def missing_labels(values: np.ndarray) -> np.ndarray:
+        """Rows whose label is missing (NaN or empty text)."""
+        if values.dtype == np.float64:
+            return np.isnan(values)
+        return np.array([(isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
+                         for v in values.tolist()], dtype=bool)
+
     # -- reports and state --------------------------------------------------------------
     def feature_list(self) -> list[dict]:
         """One entry per output column: name, source column and encoding."""
@@ -390,7 +435,8 @@ class FeatureEncoder:
         return {
             "config": {"categorical": self.categorical if isinstance(self.categorical, str) else list(self.categorical),
                        "max_levels": self.max_levels, "hash_bits": self.hash_bits, "missing": self.missing,
-                       "scale": self.scale, "na_values": sorted(self.na_values), "grow": self.grow},
+                       "scale": self.scale, "na_values": sorted(self.na_values), "grow": self.grow,
+                       **({"target": self.target} if self.target != "number" else {})},
             "numeric": list(self.numeric_),
             "categorical": list(self.categorical_),
             "names": list(self.names_),
@@ -398,6 +444,7 @@ class FeatureEncoder:
             "n_levels": dict(self.n_levels_),
             "stats": self.stats_.copy(),
             "sensitive": dict(self.sensitive_levels_),
+            **({"labels": list(self.labels_)} if self.target == "label" else {}),
         }
 
     def load_state_dict(self, state: Mapping) -> None:
@@ -412,3 +459,5 @@ class FeatureEncoder:
         self.n_levels_ = {c: int(v) for c, v in state["n_levels"].items()}
         self.stats_ = np.array(state["stats"], dtype=np.float64).reshape(3, len(self.numeric_))
         self.sensitive_levels_ = {str(k): int(v) for k, v in state["sensitive"].items()}
+        self.labels_ = list(state.get("labels", []))
+        self._label_index = {}

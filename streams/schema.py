@@ -160,6 +160,8 @@ class Schema:
         for c, k in self._role_columns().items():
             if c not in merged or k == "str":
                 merged[c] = k
+        if encoder is not None and encoder.target == "label" and self.target in merged:
+            merged[self.target] = "str_or_float"  # class labels: text or numbers
         for c, k in merged.items():
             if c not in available:
                 raise StreamError(f"column {c!r} (used by the schema) not in the source; it has {list(available)}")
@@ -200,7 +202,10 @@ class Schema:
                 for j, c in enumerate(feats):
                     X[:, j] = cols[c]
         y = None
-        if self.target is not None:
+        labels = encoder is not None and encoder.target == "label"
+        if labels and self._target_expr is not None:
+            raise StreamError(f"class labels come from a column, not an expression ({self.target!r})")
+        if self.target is not None and not labels:
             if self._target_expr is None:
                 y = np.asarray(cols[self.target], dtype=np.float64)
             else:
@@ -258,6 +263,9 @@ class Schema:
                 else:
                     col, val = name, arr[i]
                 reject(i, col, f"non-finite value {float(val)!r}")
+        if labels and self.target is not None:
+            for i in np.flatnonzero(encoder.missing_labels(cols[self.target])).tolist():
+                reject(i, self.target, "missing class label")
         if encoder is not None:
             holes = encoder.is_missing(cols)
             if holes and encoder.missing in ("raise", "skip"):
@@ -287,6 +295,9 @@ class Schema:
             y = None if y is None else y[keep]
             G = None if G is None else G[keep]
             extra = {k: v[keep] for k, v in extra.items()}
+        if labels and self.target is not None:  # coded after the row filter: dropped rows add no class
+            raw = cols[self.target]
+            y = encoder.label_codes(raw[~bad] if bad.any() else raw)
         if encoder is not None and "sensitive" in extra:
             extra["sensitive"] = encoder.sensitive_codes(extra["sensitive"])
         return Block(
@@ -299,4 +310,5 @@ class Schema:
             group_names=tuple(g.name for g in self.groups),
             numeric=None if sparse is None else sparse[0],
             onehot=None if sparse is None else sparse[1],
+            labels=tuple(encoder.labels_) if labels else None,
         )

@@ -162,3 +162,18 @@ register_generator(
     "(regimes: adversarial, iid, corrupted, random-order, drift)",
     target=None,
 )
+
+
+def _auction_log(**params):
+    from onlinekit.streams.auction_log import AuctionLog
+
+    return AuctionLog(**params)
+
+
+register_generator(
+    "auction-log",
+    _auction_log,
+    "multi-channel single-slot auctions: period, round, channel, value, competing_bid "
+    "(stationary competitors; for the auction protocol)",
+    target=None,
+)

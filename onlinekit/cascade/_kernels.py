@@ -404,9 +404,17 @@ def cvi_plan(rewards, n_q, n_click, n_p, P_cnt, L, scale, bonus, planner, tol,
     ``P_cnt``: ``(S, N + 1, S)``; ``V_up``/``V_lo``: ``(H + 1, S)`` (row ``H`` is zero);
     ``lists``: ``(H, S, m)``; ``lengths``: ``(H, S)``.
 
-    Per ``(h, s)``: ``q_up = min(q_hat + b_q, 1)``, ``q_lo = max(q_hat - b_q, 0)``;
-    ``w_up(a) = r(s, a) + min(p_hat^T V_up + b_pV, H - h - 1)``, the virtual item with
-    ``r = 0``; unvisited pairs get ``q_up = 1, q_lo = 0`` and the trivial future bounds.
+    Per ``(h, s)``, with ``n`` the pair's count and ``F = H - h - 1`` the largest future value:
+
+    * ``b_q = min(1, scale (2 sqrt(v L / n) + 5 L / n))`` with ``v = q_hat (1 - q_hat)``
+      (``bonus`` 0, Bernstein) or ``v = 1/4`` (``bonus`` 1, the variance-unaware ablation);
+    * ``b_pV = scale (2 sqrt(Var_p_hat(V_up) L / n) + 2 sqrt(E_p_hat[(V_up - V_lo)^2] L / n)
+      + 5 F L / n)`` (both ``bonus`` values);
+    * ``q_up = min(q_hat + b_q, 1)``, ``q_lo = max(q_hat - b_q, 0)``;
+      ``w_up(a) = r(s, a) + min(p_hat^T V_up + b_pV, F)``,
+      ``w_lo(a) = r(s, a) + max(p_hat^T V_lo - b_pV, 0)``, the virtual item with ``r = 0``;
+      unvisited pairs get ``q_up = 1, q_lo = 0`` and the trivial future bounds ``F`` and 0.
+
     The planner (BestPerm or exhaustive search) picks the list on ``(q_up, w_up)``;
     ``V_up = min(value, H - h)`` and ``V_lo`` is the minimum of the chosen list's value over
     the box ``[q_lo, q_up]`` with the pessimistic weights, floored at 0.
@@ -428,13 +436,10 @@ def cvi_plan(rewards, n_q, n_click, n_p, P_cnt, L, scale, bonus, planner, tol,
                     q_lo[a] = 0.0
                 else:
                     qh = n_click[s, a] / n
-                    if bonus == BONUS_BERNSTEIN:
-                        b = scale * (math.sqrt(2.0 * qh * (1.0 - qh) * L / n) + 3.0 * L / n)
-                        bh = scale * math.sqrt(0.5 * L / n)
-                        if bh < b:
-                            b = bh
-                    else:
-                        b = scale * math.sqrt(0.5 * L / n)
+                    # Bernstein: 2 sqrt(q_hat (1 - q_hat) L / n) + 5 L / n; the variance-unaware
+                    # ablation replaces q_hat (1 - q_hat) by its maximum 1/4
+                    var_q = qh * (1.0 - qh) if bonus == BONUS_BERNSTEIN else 0.25
+                    b = scale * (2.0 * math.sqrt(var_q * L / n) + 5.0 * L / n)
                     if b > 1.0:
                         b = 1.0
                     q_up[a] = qh + b if qh + b < 1.0 else 1.0
@@ -452,22 +457,16 @@ def cvi_plan(rewards, n_q, n_click, n_p, P_cnt, L, scale, bonus, planner, tol,
                         p = P_cnt[s, a, t] / n
                         mu += p * V_up[h + 1, t]
                         ml += p * V_lo[h + 1, t]
-                    if bonus == BONUS_BERNSTEIN:
-                        var = 0.0
-                        gap2 = 0.0
-                        for t in range(S):
-                            p = P_cnt[s, a, t] / n
-                            d = V_up[h + 1, t] - mu
-                            var += p * d * d
-                            g = V_up[h + 1, t] - V_lo[h + 1, t]
-                            gap2 += p * g * g
-                        b = scale * (math.sqrt(2.0 * var * L / n) + math.sqrt(gap2 * L / n)
-                                     + 3.0 * fut * L / n)
-                        bh = scale * fut * math.sqrt(0.5 * L / n)
-                        if bh < b:
-                            b = bh
-                    else:
-                        b = scale * fut * math.sqrt(0.5 * L / n)
+                    var = 0.0
+                    gap2 = 0.0
+                    for t in range(S):
+                        p = P_cnt[s, a, t] / n
+                        d = V_up[h + 1, t] - mu
+                        var += p * d * d
+                        g = V_up[h + 1, t] - V_lo[h + 1, t]
+                        gap2 += p * g * g
+                    b = scale * (2.0 * math.sqrt(var * L / n) + 2.0 * math.sqrt(gap2 * L / n)
+                                 + 5.0 * fut * L / n)
                     up = mu + b
                     if up > fut:
                         up = fut
@@ -500,8 +499,12 @@ def adapt_plan(n_sa, r_sum, r_sq, n_tr, P_cnt, L, scale, bonus, tol, V_up, best)
     ``n_sa``, ``r_sum``, ``r_sq`` (reward statistics) and ``n_tr`` (observed transitions):
     ``(S, A)``; ``P_cnt``: ``(S, A, S)``; ``V_up``: ``(H + 1, S)``. The optimistic value of
     action ``a`` is ``min(r_up + future_up, H - h)`` with ``r_up = min(r_hat + b_r, 1)`` and
-    ``future_up = min(p_hat^T V_up + b_p, H - h - 1)``; unvisited actions get ``H - h``;
-    ties (within ``tol``) go to the smallest action index.
+    ``future_up = min(p_hat^T V_up + b_p, F)``, ``F = H - h - 1``, where
+    ``b_r = scale (2 sqrt(v_r L / n) + 5 L / n)`` and
+    ``b_p = scale (2 sqrt(v_p L / n_tr) + 5 F L / n_tr)``; ``bonus`` 0 (Bernstein) uses the
+    empirical variances ``v_r = Var_hat(r)``, ``v_p = Var_p_hat(V_up)``, ``bonus`` 1 their
+    maxima ``1/4`` and ``F^2 / 4``. Unvisited actions get ``H - h`` (no observed transition:
+    ``future_up = F``); ties (within ``tol``) go to the smallest action index.
     """
     H = best.shape[0]
     S, A = n_sa.shape
@@ -521,12 +524,9 @@ def adapt_plan(n_sa, r_sum, r_sq, n_tr, P_cnt, L, scale, bonus, tol, V_up, best)
                         rv = r_sq[s, a] / n - rm * rm
                         if rv < 0.0:
                             rv = 0.0
-                        b = scale * (math.sqrt(2.0 * rv * L / n) + 3.0 * L / n)
-                        bh = scale * math.sqrt(0.5 * L / n)
-                        if bh < b:
-                            b = bh
                     else:
-                        b = scale * math.sqrt(0.5 * L / n)
+                        rv = 0.25
+                    b = scale * (2.0 * math.sqrt(rv * L / n) + 5.0 * L / n)
                     r_up = rm + b if rm + b < 1.0 else 1.0
                     nt = n_tr[s, a]
                     if fut == 0.0:
@@ -542,12 +542,9 @@ def adapt_plan(n_sa, r_sum, r_sq, n_tr, P_cnt, L, scale, bonus, tol, V_up, best)
                             for t in range(S):
                                 d = V_up[h + 1, t] - mu
                                 var += P_cnt[s, a, t] / nt * d * d
-                            b = scale * (math.sqrt(2.0 * var * L / nt) + 3.0 * fut * L / nt)
-                            bh = scale * fut * math.sqrt(0.5 * L / nt)
-                            if bh < b:
-                                b = bh
                         else:
-                            b = scale * fut * math.sqrt(0.5 * L / nt)
+                            var = 0.25 * fut * fut
+                        b = scale * (2.0 * math.sqrt(var * L / nt) + 5.0 * fut * L / nt)
                         f_up = mu + b if mu + b < fut else fut
                     qv = r_up + f_up
                     if qv > cap:

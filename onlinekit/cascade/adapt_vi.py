@@ -80,11 +80,14 @@ class AdaptVI(_CascadeMDPLearner):
 
     Notes
     -----
-    Tabular optimistic VI in the style of UCBVI-Bernstein (Azar et al. 2017): with
-    ``L = log(2 S (N+1) H k / delta)``, reward bonus ``scale (2 sqrt(Var_hat(r) L / n) +
-    5 L / n)`` and future bonus ``scale (2 sqrt(Var_p_hat(V_up) L / n) + 5 (H-h-1) L / n)``
-    (``"hoeffding"``: ``scale sqrt(2 L / n)`` and ``scale (H-h-1) sqrt(2 L / n)``); our
-    constants. Planning costs ``O(H S A)`` plus ``O(S)`` per visited pair; memory is
+    Tabular optimistic VI in the style of UCBVI-Bernstein (Azar et al. 2017), with the
+    constants of :class:`CascadingVI`: with ``L = log(2 S (N+1) H k / delta)``, ``n`` the
+    visits of (state, list), ``n_tr`` its observed transitions and ``F = H - h - 1``,
+    reward bonus ``b_r = scale (2 sqrt(Var_hat(r) L / n) + 5 L / n)`` and future bonus
+    ``b_p = scale (2 sqrt(Var_p_hat(V_up) L / n_tr) + 5 F L / n_tr)``
+    (``"hoeffding"``: the variances replaced by their maxima, ``1/4`` and ``F^2 / 4``);
+    ``Q_up = min(min(r_hat + b_r, 1) + min(p_hat^T V_up + b_p, F), H - h)``, and an unvisited
+    list gets ``H - h``. Planning costs ``O(H S A)`` plus ``O(S)`` per visited pair; memory is
     ``O(S^2 A)``. Du et al. (2024) call this baseline AdaptVI.
 
     References

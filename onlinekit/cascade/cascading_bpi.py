@@ -18,7 +18,8 @@ class CascadingBPI(CascadingVI):
     Runs the CascadingVI loop (Bernstein bonuses, BestPerm planner). After each episode the
     gap ``V_up[0, s] - V_lo[0, s]`` bounds the sub-optimality of the current plan at every
     initial state ``s`` seen so far (``V_up >= V*`` by optimism, ``V_lo <= V^pi`` by
-    pessimism, both with probability ``1 - delta`` when the bonuses are valid). When the
+    pessimism, both with probability ``1 - delta`` with the default ``bonus_scale = 1``; a
+    smaller scale voids this guarantee and with it the stopping rule's). When the
     largest gap is ``<= epsilon`` the plan is frozen and returned by :meth:`recommend`.
 
     Parameters
@@ -47,7 +48,7 @@ class CascadingBPI(CascadingVI):
     >>> from onlinekit.cascade import CascadingBPI
     >>> from onlinekit.streams.cascade_env import CascadingBanditEnv
     >>> env = CascadingBanditEnv([0.1, 0.7, 0.3], m=1)
-    >>> bpi = CascadingBPI(1, 3, 1, 1, epsilon=0.2, bonus_scale=0.5)
+    >>> bpi = CascadingBPI(1, 3, 1, 1, epsilon=0.2)
     >>> obs = env.reset(seed=0)
     >>> while not bpi.done_:
     ...     items = bpi.act(obs)

@@ -92,13 +92,16 @@ class CascadingVI(_CascadeMDPLearner):
     rewards
         Known click rewards ``r(s, a)`` in ``[0, 1]``, shape ``(S, N)`` (``None``: all 1).
     bonus
-        ``"bernstein"`` (the paper's variance-aware bonuses) or ``"hoeffding"`` (the
-        variance-unaware "CascadingVI-Bonus" ablation).
+        ``"bernstein"`` (the paper's variance-aware attraction bonus) or ``"hoeffding"``
+        (the "CascadingVI-Bonus" ablation: the same attraction bonus with the variance
+        ``q_hat (1 - q_hat)`` replaced by its maximum 1/4; everything else unchanged).
     planner
         ``"bestperm"`` (``O(N m + N log N)`` per state) or ``"exhaustive"`` (enumerate all
         ``O(N^m)`` lists: the "CascadingVI-Oracle" ablation; same lists, slower).
     bonus_scale
-        Multiplies every bonus (1.0 = the constants in Notes).
+        Multiplies every bonus. 1.0 (the default) gives the confidence widths in Notes, valid
+        with probability ``1 - delta``; a smaller value is a tuned heuristic whose bounds
+        (``V_up >= V*``, ``V_lo <= V^pi``) may fail.
     delta
         Confidence level inside the log term.
 
@@ -122,9 +125,9 @@ class CascadingVI(_CascadeMDPLearner):
     >>> from onlinekit.cascade import CascadingVI
     >>> from onlinekit.streams.cascade_env import random_cascading_mdp
     >>> env = random_cascading_mdp(n_states=3, n_items=5, horizon=2, m=2, seed=0)
-    >>> agent = CascadingVI(3, 5, 2, 2, rewards=env.rewards, bonus_scale=0.2)
+    >>> agent = CascadingVI(3, 5, 2, 2, rewards=env.rewards)
     >>> obs = env.reset(seed=0)
-    >>> for _ in range(2000):
+    >>> for _ in range(4000):  # 2,000 episodes of two steps
     ...     items = agent.act(obs)
     ...     step = env.step(items)
     ...     agent.update(obs, items, step.feedback)
@@ -137,14 +140,24 @@ class CascadingVI(_CascadeMDPLearner):
     -----
     Du, Srikant and Chen (2024), Algorithm 2 (named CascadingEuler in the submission);
     regret ``O~(H sqrt(H S N K))`` (Theorem 1), independent of the number of lists.
-    Our constants (the paper's are not available to us): ``L = log(2 S (N+1) H k / delta)``
-    after ``k - 1`` episodes;
-    ``b_q = min(1, scale (2 sqrt(q_hat (1 - q_hat) L / n) + 5 L / n))`` (Bernstein) or
-    ``scale sqrt(2 L / n)`` (Hoeffding);
-    ``b_pV = scale (2 sqrt(Var_p_hat(V_up) L / n) + 2 sqrt(E_p_hat[(V_up - V_lo)^2] L / n)
-    + 5 (H - h - 1) L / n)`` (Bernstein) or ``scale (H - h - 1) sqrt(2 L / n)``; the future
-    part ``p_hat^T V_up + b_pV`` is capped at ``H - h - 1``. Unvisited pairs get
-    ``q_up = 1`` and the largest future value. Rewards are known, as in the paper.
+    The bonuses take the paper's form (Bernstein terms with constant 2, lower-order terms
+    with constant 5; the paper's exact constants are not available to us). With
+    ``L = log(2 S (N+1) H k / delta)`` after ``k - 1`` episodes, ``n`` the count of the pair
+    and ``F = H - h - 1``:
+
+    * ``b_q = min(1, scale (2 sqrt(q_hat (1 - q_hat) L / n) + 5 L / n))``
+      (``"hoeffding"``: ``min(1, scale (sqrt(L / n) + 5 L / n))``);
+    * ``b_pV = scale (2 sqrt(Var_p_hat(V_up) L / n) + 2 sqrt(E_p_hat[(V_up - V_lo)^2] L / n)
+      + 5 F L / n)`` for both values of ``bonus``;
+    * ``q_up = min(q_hat + b_q, 1)``, ``q_lo = max(q_hat - b_q, 0)``,
+      ``w_up = r + min(p_hat^T V_up + b_pV, F)``, ``w_lo = r + max(p_hat^T V_lo - b_pV, 0)``
+      (the no-click item has ``r = 0``).
+
+    With ``scale = 1`` and ``n >= 2`` the attraction width is at least the empirical
+    Bernstein width ``sqrt(2 V_n L / n) + 7 L / (3 (n - 1))`` of Maurer and Pontil (2009)
+    (``V_n`` the sample variance); for ``n = 1`` it is 1. Unvisited pairs get
+    ``q_up = 1``, ``q_lo = 0`` and the future bounds ``F`` and 0. Rewards are known, as in
+    the paper.
     ``V_lo`` is the exact minimum of the chosen list's value over ``q`` in
     ``[q_lo, q_up]`` (the value of a fixed list is not monotone in ``q``).
 

@@ -1,8 +1,10 @@
-"""Run a cascade decision maker against a cascade environment and measure exact regret."""
+"""Run a cascade decision maker against a cascade environment and measure exact regret.
+
+The loop is the ``environment`` protocol's driver
+(:func:`onlinekit.protocols.environment.simulate_env`).
+"""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
@@ -55,23 +57,7 @@ def run_episodes(agent, env, n_episodes: int, seed: int | None = 0) -> dict:
     >>> out["regret"].shape, bool(out["regret"].min() >= 0)
     ((500,), True)
     """
-    H = env.horizon
-    V_star = env.optimal_values()[0]
-    regret = np.zeros(n_episodes)
-    reward = np.zeros(n_episodes)
-    obs = env.reset(seed)
-    planned = H > 1
-    t0 = time.perf_counter()
-    for k in range(n_episodes):
-        if planned:
-            V = policy_value(env, agent.policy_, agent.lengths_)
-            regret[k] = V_star[obs[1]] - V[0, obs[1]]
-        for _ in range(H):
-            items = agent.act(obs)
-            step = env.step(items)
-            agent.update(obs, items, step.feedback)
-            reward[k] += step.reward
-            if not planned:
-                regret[k] = step.info["optimal_reward"] - step.info["expected_reward"]
-            obs = step.obs
-    return {"regret": regret, "reward": reward, "seconds": time.perf_counter() - t0}
+    from onlinekit.protocols.environment import simulate_env
+
+    rep = simulate_env(agent, env, n_episodes, seed, keep_episodes=True)
+    return {"regret": rep.episode_regret, "reward": rep.episode_reward, "seconds": rep.elapsed_s}

@@ -156,6 +156,9 @@ def check_block_equals_loop(learner: Any) -> None:
 def _score(learner, x):
     from onlinekit.checks.drivers import _is_classifier
 
+    if getattr(learner, "_multiclass", False) and hasattr(learner, "classes_"):
+        p = learner.predict_one(x)  # class codes, as the block path returns them
+        return -1.0 if p is None else float(learner.classes_.index(p))
     if _is_classifier(learner):
         return float(learner.predict_proba_one(x).get(True, 0.0))
     return float(learner.predict_one(x))

@@ -3,6 +3,7 @@
 LEARNERS = {
     "ogd": ("onlinekit.oco.ogd:OGD", "supervised", "projected online gradient descent, linear model (squared or logistic loss)"),
     "ogd-classifier": ("onlinekit.oco.ogd:OGDClassifier", "supervised", "OGD with logistic loss as a River binary classifier"),
+    "ogd-multiclass": ("onlinekit.oco.softmax:OGDMulticlass", "supervised", "softmax regression by OGD: multiclass labels (text or numbers), classes as they appear"),
     "omd": ("onlinekit.oco.omd:OMD", "oco", "online mirror descent (Euclidean, entropic, p-norm maps; closed-form or CVXPY domains)"),
     "optimistic-omd": ("onlinekit.oco.omd:OptimisticOMD", "oco", "optimistic OMD for the SEA model (Chen et al. 2023), hinted two-step update"),
     "optimistic-ftrl": ("onlinekit.oco.ftrl:OptimisticFTRL", "oco", "optimistic FTRL on an L2 ball with the adaptive step of Sachs et al. (2022)"),

@@ -242,12 +242,12 @@ def draw_discrete(owner, kind: str, scale_q, n: int) -> np.ndarray:
     ``"discrete_gaussian"``: variance ``scale_q``) for a mechanism ``owner`` with ``noise`` and
     ``noise_stream_``: the OS CSPRNG stream cached on ``owner._bits`` (secure path) or the
     seeded stream over ``owner.noise_stream_`` (updated in place)."""
-    from onlinekit.privacy.noise import SecureBitStream, SeededBitStream
+    from onlinekit.privacy.noise import SeededBitStream
 
     if owner.noise == "secure":
-        if owner._bits is None:
-            owner._bits = SecureBitStream()
-        src = owner._bits
+        from onlinekit.privacy.entropy import secure_stream
+
+        src = secure_stream(owner)
     else:
         src = SeededBitStream(owner.noise_stream_)
     if kind == "discrete_laplace":

@@ -388,6 +388,11 @@ class SecureBitStream(_BitStreamBase):
         if self.chunk_bytes < 64:
             raise ValueError("chunk_bytes must be at least 64")
         self._pid = os.getpid()
+        #: a :class:`~onlinekit.privacy.entropy.Tape` the next draw appends its bits to (then None)
+        self.tape = None
+        self._taken: list[np.ndarray] = []
+        self._bit0 = 0  # first bit of the taped draw, within its first word
+        self._w = 0  # word of the current buffer where the taped bits start
 
     def __deepcopy__(self, memo):
         # a copy must never share buffered bits with the original (identical noise): fresh
@@ -401,18 +406,51 @@ class SecureBitStream(_BitStreamBase):
             self.buf = np.zeros(1, dtype=np.int64)
             self.st[:] = 0
             self._pid = os.getpid()
+        if self.tape is not None:
+            self._bit0, self._w = int(self.st[0]) & 63, int(self.st[0]) >> 6
+            self._taken = []
 
     def _refused(self) -> None:
         # never reuse the bits of a refused draw: drop everything buffered
         self.st[0] = self.st[1]
+        self.tape = None
+
+    def _end(self) -> None:
+        if self.tape is None:
+            return
+        stop = (int(self.st[0]) + 63) >> 6  # the words holding every bit read
+        self._taken.append(self.buf[self._w:stop].copy())
+        self.tape.segments.append((self._bit0, np.concatenate(self._taken)))
+        self.tape, self._taken = None, []
 
     def _refill(self) -> None:
         w0 = int(self.st[0]) >> 6
+        if self.tape is not None:  # keep the words read so far; the draw goes on from word w0
+            self._taken.append(self.buf[self._w:w0].copy())
+            self._w = 0
         keep = self.buf[w0:self.st[1] >> 6]
         fresh = np.frombuffer(os.urandom(self.chunk_bytes), dtype=np.int64)
         self.buf = np.concatenate([keep, fresh])
         self.st[0] -= w0 << 6
         self.st[1] = self.buf.shape[0] * 64
+
+
+class ReplayBitStream(_BitStreamBase):
+    """The bits one recorded draw read (see :mod:`onlinekit.privacy.entropy`): word array
+    ``words``, starting at bit ``first``. Running out means the log does not match."""
+
+    def __init__(self, first: int, words: np.ndarray):
+        super().__init__()
+        self.buf = np.ascontiguousarray(words, dtype=np.int64)
+        self.st[:] = (int(first), self.buf.shape[0] * 64, 0)
+
+    def _refill(self) -> None:
+        from onlinekit.privacy.entropy import EntropyMismatch
+
+        raise EntropyMismatch("a replayed draw needs more bits than were recorded")
+
+    def _refused(self) -> None:
+        pass
 
 
 class SeededBitStream(_BitStreamBase):

@@ -46,13 +46,14 @@ class _Supervised(Protocol):
     inferred = ("n_groups",)  # from the distinct values of --sensitive
 
     def task(self, learner: Any) -> str:
-        """``"classification"`` for binary classifiers (River classifiers or a logistic
+        """``"multiclass"`` for multiclass classifiers (class-label targets, codes in and
+        out), ``"classification"`` for binary classifiers (River classifiers or a logistic
         loss), else ``"regression"``."""
         try:
             from river import base
 
             if isinstance(learner, base.Classifier):
-                return "classification"
+                return "multiclass" if getattr(learner, "_multiclass", False) else "classification"
         except ImportError:  # pragma: no cover
             pass
         if getattr(learner, "loss", None) == "logistic":
@@ -82,6 +83,8 @@ class _Supervised(Protocol):
         grow = getattr(learner, "grow_features", None)
         if grow is not None and block.width > learner.n_features_in_:
             grow(block.feature_names)  # new encoded columns (e.g. a new category level) at weight 0
+        if block.labels is not None and hasattr(learner, "grow_classes"):
+            learner.grow_classes(block.labels)  # names of the class codes in y (active at first sight)
         if block.onehot is not None and hasattr(learner, "predict_learn_onehot"):
             # one-hot columns as indices: learners that read them never see the mostly-zero X
             try:
@@ -99,12 +102,21 @@ class _Supervised(Protocol):
         out = np.empty(n)
         as_dict = not isinstance(learner, Learner)
         names = block.feature_names
-        classify = self.task(learner) == "classification"
+        task = self.task(learner)
+        classify = task == "classification"
+        labels = block.labels
+        if task == "multiclass" and labels is None:
+            raise ValueError("a multiclass learner needs class-label targets (the CLI codes text targets as labels)")
         for i in range(n):
             row = block.X[i]
             x = dict(zip(names, row.tolist(), strict=True)) if as_dict else row
-            out[i] = self.predict_event(learner, x, classify)
-            yi = bool(block.y[i]) if classify else float(block.y[i])
+            if labels is not None:  # predicted label -> class code (-1: none, or not a known class)
+                p = learner.predict_one(x)
+                out[i] = float(labels.index(p)) if p is not None and p in labels else -1.0
+                yi = labels[int(block.y[i])]
+            else:
+                out[i] = self.predict_event(learner, x, classify)
+                yi = bool(block.y[i]) if classify else float(block.y[i])
             try:
                 learner.learn_one(x, yi, **{k: v[i] for k, v in kw.items()})
             except InvalidEvent as exc:

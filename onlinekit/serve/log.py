@@ -41,7 +41,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     offset INTEGER PRIMARY KEY,
     op TEXT NOT NULL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    entropy BLOB
 );
 CREATE TABLE IF NOT EXISTS requests (
     key TEXT PRIMARY KEY,
@@ -104,6 +105,8 @@ class EventLog:
             cols = {r[1] for r in self._conn.execute("PRAGMA table_info(requests)")}
             if "created" not in cols:  # logs written before key TTLs existed
                 self._conn.execute("ALTER TABLE requests ADD COLUMN created REAL NOT NULL DEFAULT 0")
+            if "entropy" not in {r[1] for r in self._conn.execute("PRAGMA table_info(events)")}:
+                self._conn.execute("ALTER TABLE events ADD COLUMN entropy BLOB")  # logs from before recorded entropy
             row = self._conn.execute("SELECT MAX(offset) FROM events").fetchone()
             base = self._conn.execute("SELECT value FROM meta WHERE name = 'truncated_before'").fetchone()
         except sqlite3.DatabaseError as exc:
@@ -154,6 +157,14 @@ class EventLog:
                                        [(first + i, op, t) for i, t in enumerate(texts)])
         self._next = first + len(texts)
         return first
+
+    def set_entropy(self, offset: int, blob: bytes) -> None:
+        """Attach the recorded secure-noise bits of the (uncommitted) event at ``offset``
+        (see :mod:`onlinekit.privacy.entropy`); a replay of the log then repeats its draws."""
+        if offset < self._committed_next or offset >= self._next:
+            raise ValueError(f"offset {offset} is not an uncommitted event of this transaction")
+        with self._lock:
+            self._conn.execute("UPDATE events SET entropy = ? WHERE offset = ?", (blob, offset))
 
     def discard_from(self, offset: int) -> None:
         """Remove the uncommitted events at ``offset`` and after (a refused request)."""
@@ -213,19 +224,23 @@ class EventLog:
         """Number of committed events."""
         return self._committed_next
 
-    def read(self, start: int = 0, stop: int | None = None, chunk: int = 4096) -> Iterator[tuple[int, str, Any]]:
-        """Committed (and own uncommitted) events with ``start <= offset < stop``, in order."""
+    def read(self, start: int = 0, stop: int | None = None, chunk: int = 4096, *,
+             entropy: bool = False) -> Iterator[tuple]:
+        """Committed (and own uncommitted) events with ``start <= offset < stop``, in order:
+        ``(offset, op, body)``, or ``(offset, op, body, entropy)`` with ``entropy=True``
+        (``entropy`` is the recorded-noise blob, or ``None``)."""
         pos = int(start)
         end = (1 << 62) if stop is None else int(stop)
+        cols = "offset, op, body, entropy" if entropy else "offset, op, body"
         while pos < end:
             with self._lock:
                 rows = self._conn.execute(
-                    "SELECT offset, op, body FROM events WHERE offset >= ? AND offset < ? ORDER BY offset LIMIT ?",
+                    f"SELECT {cols} FROM events WHERE offset >= ? AND offset < ? ORDER BY offset LIMIT ?",
                     (pos, end, chunk)).fetchall()
             if not rows:
                 return
-            for off, op, body in rows:
-                yield int(off), op, json.loads(body)
+            for row in rows:
+                yield (int(row[0]), row[1], json.loads(row[2])) + ((row[3],) if entropy else ())
             pos = int(rows[-1][0]) + 1
 
     def count_keys(self) -> int:

@@ -89,6 +89,8 @@ def _with_common(fn):
               help="Open connections (and requests in flight) past which new requests get 503.")
 @click.option("--max-header-bytes", type=click.IntRange(min=1024), default=16384, show_default=True,
               help="Largest request head (request line + headers); longer ones are refused.")
+@click.option("--http", "http_impl", type=click.Choice(["httptools", "h11"]), default="httptools", show_default=True,
+              help="HTTP parser: httptools (C, fast; falls back to h11 when not installed) or h11 (pure Python).")
 @click.option("--header-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
               help="Seconds a connection may take to send a request's headers before it is closed.")
 @click.option("--body-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
@@ -99,7 +101,7 @@ def _with_common(fn):
               show_default=True)
 def serve(learner, params, state, snapshot_every, sync, key_retention, key_ttl, compact_log, max_total_features,
           max_abs_value, accept_loss, debug, host, port, token_file, allow_hosts, allow_origins, max_body, max_batch,
-          max_connections, max_header_bytes, header_timeout, body_timeout, keep_alive, log_level):
+          max_connections, max_header_bytes, http_impl, header_timeout, body_timeout, keep_alive, log_level):
     """Serve a learner over HTTP (JSON) with a durable event log and snapshots.
 
     \b
@@ -140,7 +142,8 @@ def serve(learner, params, state, snapshot_every, sync, key_retention, key_ttl, 
                      allowed_origins=list(allow_origins), body_timeout=body_timeout)
     click.echo(f"serving {svc.name} ({svc.kind}) at offset {svc.offset} on http://{host}:{port}", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on",
-                timeout_graceful_shutdown=10, http=protocol_class(header_timeout), limit_concurrency=max_connections,
+                timeout_graceful_shutdown=10, http=protocol_class(header_timeout, max_header_bytes, prefer=http_impl),
+                limit_concurrency=max_connections,
                 h11_max_incomplete_event_size=max_header_bytes, timeout_keep_alive=keep_alive)
 
 

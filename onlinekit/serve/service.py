@@ -244,6 +244,8 @@ class LearnerService:
         self.compact_log = bool(compact_log)
         self.max_total_features = max_total_features
         self._names_cache = None
+        #: draws noise from the OS CSPRNG: log the bits each event used (recovery repeats them)
+        self._secure_noise = getattr(self._template, "noise", None) == "secure"
         self._block_classes = _block_classes()
         self.lock = threading.RLock()
         self.stats = _Stats()
@@ -254,6 +256,9 @@ class LearnerService:
         try:
             with self.lock:
                 self._recover(accept_loss=accept_loss)
+                if self.offset == 0 and not self.snapshots.offsets() and self._unseeded():
+                    # the initial state holds OS-seeded randomness a fresh clone would not repeat
+                    self.snapshots.write(SnapshotStore.encode(self.learner, 0))
             if warm:
                 self._warm()
         except BaseException:
@@ -306,9 +311,15 @@ class LearnerService:
             raise ValueError(f"the log starts at offset {first} but the newest valid snapshot covers only {start} "
                              "events; cannot rebuild the state")
         n = 0
-        for off, op, body in self.log.read(start, end):
+        for off, op, body, blob in self.log.read(start, end, entropy=True):
             try:
-                self._apply(learner, op, body)
+                if blob:  # repeat the recorded secure draws: same state, no second privacy cost
+                    from onlinekit.privacy.entropy import replaying
+
+                    with replaying(blob):
+                        self._apply(learner, op, body)
+                else:
+                    self._apply(learner, op, body)
             except Exception as exc:
                 raise RuntimeError(f"replay of logged event {off} ({op}) failed: {exc}") from exc
             n += 1
@@ -318,6 +329,11 @@ class LearnerService:
         self.stats.recoveries += 1
         _logger.info("recovered %s at offset %d (snapshot %d + %d replayed) in %.3f s",
                      self.name, end, start, n, time.perf_counter() - t0)
+
+    def _unseeded(self) -> bool:
+        """Does the learner take a ``seed`` left at ``None`` (its random state differs per clone)?"""
+        params = self._template.get_params() if hasattr(self._template, "get_params") else {}
+        return "seed" in params and params["seed"] is None
 
     def _warm(self) -> None:
         """Compile the learner's kernels now (on a throwaway copy), not on the first request."""
@@ -442,6 +458,14 @@ class LearnerService:
             if block is not None:
                 self.learner.learn_many(*block)
                 results = [None] * len(req.events)
+            elif self._secure_noise:
+                from onlinekit.privacy.entropy import recording
+
+                for i, ev in enumerate(req.events):  # noqa: B007 - i names the refused event below
+                    with recording() as tape:
+                        results.append(self._apply(self.learner, req.op, ev))
+                    if tape.segments:
+                        log.set_entropy(first + i, tape.to_bytes())
             else:
                 for i, ev in enumerate(req.events):  # noqa: B007 - i names the refused event below
                     results.append(self._apply(self.learner, req.op, ev))

@@ -104,7 +104,7 @@ def test_cascading_vi_and_oracle_follow_the_same_trajectory(sizes, episodes):
     """Same seed, same lists, same regret (the second case has N > 4 m: BestPerm prunes)."""
     S, N, H, m = sizes
     env = random_cascading_mdp(S, N, H, m, seed=11)
-    kw = dict(rewards=env.rewards, bonus_scale=0.3)
+    kw = dict(rewards=env.rewards, bonus_scale=0.1)
     a = CascadingVI(S, N, H, m, **kw)
     b = CascadingVI(S, N, H, m, planner="exhaustive", **kw)
     ra = run_episodes(a, env, episodes, seed=3)
@@ -126,21 +126,84 @@ def test_regret_ordering_cascading_vi_below_adapt_vi():
     assert tot_cvi < 0.5 * tot_adapt
 
 
-def test_single_state_cascading_vi_is_a_cascading_bandit():
-    """S = H = 1, r = 1: regret comparable to CascadeKL-UCB (and below CascadeUCB1)."""
-    reg = {"cvi": 0.0, "klucb": 0.0, "ucb1": 0.0}
+def _paper_q_bonus(n, c, L, scale=1.0, variance_aware=True):
+    """The paper's attraction bonus, written from its statement (Du et al. 2024, Alg. 2)."""
+    q = c / n
+    v = q * (1 - q) if variance_aware else 0.25
+    return min(1.0, scale * (2 * math.sqrt(v * L / n) + 5 * L / n))
+
+
+@pytest.mark.parametrize("bonus", ["bernstein", "hoeffding"])
+def test_single_state_cascading_vi_is_a_cascade_ucb_with_the_paper_index(bonus):
+    """S = H = 1, r = 1: the plan maximises ``1 - prod(1 - q_up)`` over lists, with the index
+    ``q_up = min(q_hat + b_q, 1)`` (b_q as stated in the paper; unexamined items 1) at every
+    step, and regret is sublinear."""
     halves = []
     for seed in range(3):
         env = CascadingBanditEnv.random(12, 3, seed=seed)
-        for name, agent in (("cvi", CascadingVI(1, 12, 1, 3)), ("klucb", CascadeKLUCB(12, 3)),
-                            ("ucb1", CascadeUCB1(12, 3))):
-            r = run_episodes(agent, env, 4000, seed=seed)["regret"]
-            reg[name] += r.sum()
-            if name == "cvi":
-                halves.append((r[:2000].sum(), r[2000:].sum()))
-    assert reg["cvi"] < 2.5 * reg["klucb"]
-    assert reg["cvi"] < reg["ucb1"]
+        agent = CascadingVI(1, 12, 1, 3, bonus=bonus)
+        obs = env.reset(seed)
+        for k in range(600):
+            L = math.log(2 * 1 * 13 * 1 * (k + 1) / 0.05)
+            idx = [1.0 if n == 0 else min(c / n + _paper_q_bonus(n, c, L, variance_aware=bonus == "bernstein"), 1.0)
+                   for n, c in zip(agent.n_q_[0], agent.n_click_[0])]
+            items = agent.act(obs)
+            # optimistic click probability of the list = the best one (top-3 indices)
+            best = 1 - np.prod([1 - v for v in sorted(idx)[-3:]])
+            assert 1 - np.prod([1 - idx[a] for a in items]) == pytest.approx(best, abs=1e-12)
+            assert agent.V_up_[0, 0] == pytest.approx(best, abs=1e-12)
+            step = env.step(items)
+            agent.update(obs, items, step.feedback)
+            obs = step.obs
+        r = run_episodes(CascadingVI(1, 12, 1, 3, bonus=bonus), env, 4000, seed=seed)["regret"]
+        halves.append((r[:2000].sum(), r[2000:].sum()))
     assert all(second < first for first, second in halves)  # sublinear
+
+
+def test_attraction_bonus_matches_the_paper_formula():
+    """One state, one item, H = m = 1, r = 1: ``V_up = min(q_hat + b_q, 1)`` exactly."""
+    for n, c, L in [(1, 0, 2.0), (10, 3, 3.0), (400, 50, 9.0), (5000, 4000, 12.0), (30, 30, 1.0)]:
+        for bonus, aware in ((0, True), (1, False)):
+            for scale in (1.0, 0.1):
+                V_up, V_lo = np.zeros((2, 1)), np.zeros((2, 1))
+                lists, lengths = np.full((1, 1, 1), -1, dtype=np.int64), np.zeros((1, 1), dtype=np.int64)
+                K.cvi_plan(np.ones((1, 1)), np.array([[float(n)]]), np.array([[float(c)]]), np.zeros((1, 2)),
+                           np.zeros((1, 2, 1)), L, scale, bonus, 0, 1e-9, V_up, V_lo, lists, lengths)
+                b = _paper_q_bonus(n, c, L, scale, aware)
+                assert V_up[0, 0] == pytest.approx(min(c / n + b, 1.0), abs=1e-12)
+                assert V_lo[0, 0] == pytest.approx(max(c / n - b, 0.0), abs=1e-12)
+
+
+def test_transition_bonus_matches_the_paper_formula():
+    """``q_up = 1`` (item never examined), r = 0.7: ``V_up[0, s] = 0.7 + min(p_hat^T V_up[1] + b_pV, 1)``
+    with ``b_pV = 2 sqrt(Var L/n) + 2 sqrt(E[(V_up - V_lo)^2] L/n) + 5 F L/n`` (F = 1)."""
+    rng = np.random.default_rng(3)
+    S, N, H = 3, 1, 2
+    for _ in range(10):
+        n_q = np.zeros((S, N))
+        n_click = np.zeros((S, N))
+        P_cnt = rng.integers(0, 30, size=(S, N + 1, S)).astype(float)
+        n_p = P_cnt.sum(axis=2)
+        r = np.zeros((S, N))
+        L, scale = float(rng.uniform(0.5, 4.0)), float(rng.choice([1.0, 0.2]))
+        for bonus in (0, 1):  # the transition bonus is the same in the -Bonus ablation
+            V_up, V_lo = np.zeros((H + 1, S)), np.zeros((H + 1, S))
+            lists, lengths = np.full((H, S, 1), -1, dtype=np.int64), np.zeros((H, S), dtype=np.int64)
+            # last step: the unexamined item has q_up = 1, so V_up[1] = r = 0.7 and V_lo[1] = 0
+            K.cvi_plan(r + 0.7, n_q, n_click, n_p, P_cnt, L, scale, bonus, 0, 1e-9, V_up, V_lo, lists, lengths)
+            v1_up, v1_lo = V_up[1].copy(), V_lo[1].copy()
+            assert np.allclose(v1_up, 0.7) and np.allclose(v1_lo, 0.0)
+            for s in range(S):
+                a = 0 if n_p[s, 0] > 0 else None
+                if a is None:
+                    continue
+                n = n_p[s, 0]
+                p = P_cnt[s, 0] / n
+                mu = p @ v1_up
+                var = p @ (v1_up - mu) ** 2
+                gap2 = p @ (v1_up - v1_lo) ** 2
+                b = scale * (2 * math.sqrt(var * L / n) + 2 * math.sqrt(gap2 * L / n) + 5 * 1 * L / n)
+                assert V_up[0, s] == pytest.approx(0.7 + min(mu + b, 1.0), abs=1e-12)
 
 
 def test_bandits_find_the_best_items():

@@ -187,7 +187,7 @@ def test_report_provenance_nulls_stale_plots_and_modes(tmp_path):
     assert json.loads((out / "report.json").read_text())["summary"]["x"] is None
 
 
-RIVER_SETS = ["AirlinePassengers", "Bananas", "ChickWeights", "Phishing", "Shuttle", "SP500Stocks",
+RIVER_SETS = ["AirlinePassengers", "Bananas", "ChickWeights", "ImageSegments", "Phishing", "Shuttle", "SP500Stocks",
               "TrumpApproval", "WaterFlow"]
 
 
@@ -203,9 +203,30 @@ def test_every_bundled_river_dataset_replays_with_defaults(name, tmp_path):
         assert s["mean_squared_loss"] < 1e6
 
 
-def test_multiclass_text_target_gets_a_clear_message():
-    r = CliRunner().invoke(main, ["replay", "river:ImageSegments"])
-    assert r.exit_code == 2 and "holds text" in r.output and "--target" in r.output
+def test_text_target_needs_a_multiclass_learner():
+    r = CliRunner().invoke(main, ["replay", "river:ImageSegments", "--learner", "ogd"])
+    assert r.exit_code == 2 and "class labels" in r.output and "ogd-multiclass" in r.output
+
+
+def test_text_labels_replay_as_classes_and_resume_exactly(tmp_path):
+    """Three text classes from a linear rule: the default (softmax) learner beats the majority
+    class by far; a run cut at event 1,500 and resumed equals an uninterrupted run."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3000, 3))
+    lab = np.array(["red", "green", "blue"])[np.argmax(X @ rng.normal(size=(3, 3)), axis=1)]
+    p = tmp_path / "c.csv"
+    p.write_text("a;b;c;colour\n" + "".join(f"{x[0]:.5f};{x[1]:.5f};{x[2]:.5f};{c}\n" for x, c in zip(X, lab)))
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    r = CliRunner().invoke(main, ["replay", str(p), "--target", "colour", "--out", str(full)])
+    assert r.exit_code == 0, r.output
+    s = _summary(full)
+    majority = max(np.mean(lab == v) for v in ("red", "green", "blue"))
+    assert s["accuracy"] > majority + 0.3, (s, majority)
+    args = ["replay", str(p), "--target", "colour", "--out", str(cut), "--checkpoint-every", "500"]
+    assert CliRunner().invoke(main, args + ["--max-events", "1500"]).exit_code == 0
+    assert CliRunner().invoke(main, args + ["--resume"]).exit_code == 0
+    a, b = _summary(full), _summary(cut)
+    assert a["accuracy"] == b["accuracy"]
 
 
 def test_jsonl_categorical_features(tmp_path):

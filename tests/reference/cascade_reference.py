@@ -162,11 +162,8 @@ def cvi_plan(rewards, n_q, n_click, n_p, P_cnt, L, scale, bonus, H, m):
                     q_lo.append(0.0)
                     continue
                 qh = n_click[s, a] / n
-                if bonus == "bernstein":
-                    b = min(scale * (math.sqrt(2 * qh * (1 - qh) * L / n) + 3 * L / n), scale * math.sqrt(L / (2 * n)))
-                else:
-                    b = scale * math.sqrt(L / (2 * n))
-                b = min(b, 1.0)
+                v = qh * (1 - qh) if bonus == "bernstein" else 0.25
+                b = min(scale * (2 * math.sqrt(v * L / n) + 5 * L / n), 1.0)
                 q_up.append(min(qh + b, 1.0))
                 q_lo.append(max(qh - b, 0.0))
             w_up, w_lo = [], []
@@ -179,13 +176,9 @@ def cvi_plan(rewards, n_q, n_click, n_p, P_cnt, L, scale, bonus, H, m):
                     p = P_cnt[s, a] / n
                     mu = float(p @ V_up[h + 1])
                     ml = float(p @ V_lo[h + 1])
-                    if bonus == "bernstein":
-                        var = float(p @ (V_up[h + 1] - mu) ** 2)
-                        gap2 = float(p @ (V_up[h + 1] - V_lo[h + 1]) ** 2)
-                        b = min(scale * (math.sqrt(2 * var * L / n) + math.sqrt(gap2 * L / n) + 3 * fut * L / n),
-                                scale * fut * math.sqrt(L / (2 * n)))
-                    else:
-                        b = scale * fut * math.sqrt(L / (2 * n))
+                    var = float(p @ (V_up[h + 1] - mu) ** 2)
+                    gap2 = float(p @ (V_up[h + 1] - V_lo[h + 1]) ** 2)
+                    b = scale * (2 * math.sqrt(var * L / n) + 2 * math.sqrt(gap2 * L / n) + 5 * fut * L / n)
                     up, lo = min(mu + b, fut), max(ml - b, 0.0)
                 w_up.append(ra + up)
                 w_lo.append(ra + lo)
@@ -211,11 +204,8 @@ def adapt_plan(n_sa, r_sum, r_sq, n_tr, P_cnt, L, scale, bonus, H):
                     qs.append(cap)
                     continue
                 rm = r_sum[s, a] / n
-                if bonus == "bernstein":
-                    rv = max(r_sq[s, a] / n - rm * rm, 0.0)
-                    b = min(scale * (math.sqrt(2 * rv * L / n) + 3 * L / n), scale * math.sqrt(L / (2 * n)))
-                else:
-                    b = scale * math.sqrt(L / (2 * n))
+                rv = max(r_sq[s, a] / n - rm * rm, 0.0) if bonus == "bernstein" else 0.25
+                b = scale * (2 * math.sqrt(rv * L / n) + 5 * L / n)
                 r_up = min(rm + b, 1.0)
                 nt = n_tr[s, a]
                 if fut == 0:
@@ -225,12 +215,8 @@ def adapt_plan(n_sa, r_sum, r_sq, n_tr, P_cnt, L, scale, bonus, H):
                 else:
                     p = P_cnt[s, a] / nt
                     mu = float(p @ V[h + 1])
-                    if bonus == "bernstein":
-                        var = float(p @ (V[h + 1] - mu) ** 2)
-                        b = min(scale * (math.sqrt(2 * var * L / nt) + 3 * fut * L / nt),
-                                scale * fut * math.sqrt(L / (2 * nt)))
-                    else:
-                        b = scale * fut * math.sqrt(L / (2 * nt))
+                    var = float(p @ (V[h + 1] - mu) ** 2) if bonus == "bernstein" else fut * fut / 4
+                    b = scale * (2 * math.sqrt(var * L / nt) + 5 * fut * L / nt)
                     f_up = min(mu + b, fut)
                 qs.append(min(r_up + f_up, cap))
             top = max(qs)

@@ -66,7 +66,8 @@ def test_content_type_host_and_origin(server):
     assert call(port, "GET", "/health")[1]["offset"] == 3
 
 
-@pytest.mark.parametrize("server", [("--header-timeout", "1")], indirect=True)
+@pytest.mark.parametrize("server", [("--header-timeout", "1"), ("--header-timeout", "1", "--http", "h11")],
+                         indirect=True)
 def test_slow_request_heads_are_cut(server):
     port = server
     t0 = time.monotonic()
@@ -81,6 +82,15 @@ def test_huge_request_head_is_refused(server):
     port = server
     head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * (64 << 10)
     out = _raw(port, head)
+    assert out.startswith(b"HTTP/1.1 431"), out[:200]  # refused, then closed
+    assert b"<still open>" not in out
+    assert call(port, "GET", "/health")[0] == 200
+
+
+@pytest.mark.parametrize("server", [("--max-header-bytes", "4096", "--http", "h11")], indirect=True)
+def test_huge_request_head_is_refused_by_h11_too(server):
+    port = server
+    out = _raw(port, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * (64 << 10))
     assert out == b"" or out.startswith(b"HTTP/1.1 400"), out[:200]
     assert b"<still open>" not in out
     assert call(port, "GET", "/health")[0] == 200
