@@ -152,6 +152,18 @@ class Checkpoints:
         self._saved = saved
         return extra
 
+    def resume(self, key: str, identity: Any, what: str) -> dict | None:
+        """:meth:`load`, check ``extra[key] == identity`` (else a ``ValueError`` saying to
+        resume with the same ``what``), :meth:`restore`; ``None`` without a checkpoint."""
+        extra = self.load()
+        if extra is None:
+            return None
+        if extra.get(key) != identity:
+            raise ValueError(f"checkpoint {self.path} was written for {extra.get(key)!r}, not {identity!r}; "
+                             f"resume with the same {what}, or use a new --out")
+        self.restore()
+        return extra
+
     def restore(self) -> None:
         """Put the loaded learner state into the learner (after the caller checked ``extra``)."""
         self.learner.load_state_dict(self._saved.state_dict())

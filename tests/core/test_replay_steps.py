@@ -65,3 +65,17 @@ def test_ctrl_c_names_the_events_done_and_the_checkpoint(tmp_path):
                checkpoint=ck, checkpoint_every=300, record_every=50)
     assert info.value.events == 650 and info.value.checkpoint_events == 600
     assert "--resume" in str(info.value) and ck.exists()
+
+
+def test_log_replay_refuses_a_checkpoint_of_other_columns(tmp_path):
+    from onlinekit.experts import Hedge
+    from onlinekit.protocols import replay_log
+
+    L = np.random.default_rng(0).random((300, 2))
+    src = ArraySource(columns={"a": L[:, 0], "b": L[:, 1]})
+    ck = tmp_path / "ck.npz"
+    replay_log(Hedge(n_experts=2), src, {"experts": ("a", "b")}, checkpoint=ck, checkpoint_every=100)
+    with pytest.raises(ValueError, match="resume with the same source and columns"):
+        replay_log(Hedge(n_experts=2), src, {"experts": ("b", "a")}, checkpoint=ck, resume=True)
+    rep = replay_log(Hedge(n_experts=2), src, {"experts": ("a", "b")}, checkpoint=ck, resume=True)
+    assert rep.resumed_from == 300 and rep.n_events == 300
