@@ -68,6 +68,7 @@ _LOG_FLAGS = (
     ("--channel", "COL", "auction protocol: the channel of the auction."),
     ("--competing-bid", "COL", "auction protocol: the highest competing bid."),
     ("--cost", "COL", "auction protocol: the cost paid when won (optional)."),
+    ("--period", "COL", "auction protocol: the period of the row (rows of one period are consecutive)."),
 )
 
 
@@ -125,7 +126,7 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
            na_values, missing, categorical, max_levels, hash_bits, scale, out, checkpoint_every, checkpoint_path,
            resume, errors, block_size, record_every, max_events, progress, shard_by, backend, jobs, missing_key, address,
            experts, awake, gradient, hint, value, values, item, position, reward, propensity, channel, competing_bid,
-           cost, debug):
+           cost, period, debug):
     """Replay a logged stream (CSV, JSONL, Parquet, river:NAME, synthetic:NAME) through a learner.
 
     Supervised learners: for each event in order, predict, then learn. With no SOURCE,
@@ -140,7 +141,7 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
     """
     log_roles = {"experts": experts, "awake": awake, "gradient": gradient, "hint": hint, "value": value,
                  "values": values, "item": item, "position": position, "reward": reward, "propensity": propensity,
-                 "channel": channel, "competing_bid": competing_bid, "cost": cost}
+                 "channel": channel, "competing_bid": competing_bid, "cost": cost, "period": period}
     try:
         proto = _protocol_name(learner)
         if proto != "supervised":
