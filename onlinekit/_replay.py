@@ -71,7 +71,7 @@ def cut_points(n: int, length: int, every: int, max_events: int | None = None) -
     [(0, 4)]
     """
     i = 0
-    while i < length:
+    while i < length and not (max_events and n >= max_events):
         stop_at = (n // every + 1) * every
         if max_events:
             stop_at = min(stop_at, max_events)
@@ -79,8 +79,6 @@ def cut_points(n: int, length: int, every: int, max_events: int | None = None) -
         yield i, j
         n += j - i
         i = j
-        if max_events and n >= max_events:
-            return
 
 
 def iter_steps(blocks: Iterable, apply: Callable[[Any], Any], slice_block: Callable[[Any, int, int], Any], *,
@@ -152,6 +150,18 @@ class Checkpoints:
         if type(saved) is not type(self.learner) or repr(saved.get_params()) != repr(self.learner.get_params()):
             raise ValueError(f"checkpoint {self.path} holds {saved!r}, not {self.learner!r}")
         self._saved = saved
+        return extra
+
+    def resume(self, key: str, identity: Any, what: str) -> dict | None:
+        """:meth:`load`, check ``extra[key] == identity`` (else a ``ValueError`` saying to
+        resume with the same ``what``), :meth:`restore`; ``None`` without a checkpoint."""
+        extra = self.load()
+        if extra is None:
+            return None
+        if extra.get(key) != identity:
+            raise ValueError(f"checkpoint {self.path} was written for {extra.get(key)!r}, not {identity!r}; "
+                             f"resume with the same {what}, or use a new --out")
+        self.restore()
         return extra
 
     def restore(self) -> None:

@@ -52,6 +52,33 @@ def main() -> None:
     """
 
 
+#: the column flags of the log protocols: (flag, metavar, help); the role name is the flag's
+#: name with "_" for "-" (docs/protocols.md)
+_LOG_FLAGS = (
+    ("--experts", "COLS", "experts protocol: per-round loss columns, one per expert."),
+    ("--awake", "COLS", "experts protocol: 0/1 awake columns, one per expert."),
+    ("--gradient", "COLS", "oco protocol: linear-loss gradient columns."),
+    ("--hint", "COLS", "oco protocol: optimistic hint columns."),
+    ("--value", "COL", "release protocol: the value column; auction protocol: the value."),
+    ("--values", "COLS", "release protocol: value columns (vector releases)."),
+    ("--item", "COL", "logged-bandit protocol: the item shown."),
+    ("--position", "COL", "logged-bandit protocol: its position (slot)."),
+    ("--reward", "COL", "logged-bandit protocol: the reward (click)."),
+    ("--propensity", "COL", "logged-bandit protocol: the logging policy's propensity."),
+    ("--channel", "COL", "auction protocol: the channel of the auction."),
+    ("--competing-bid", "COL", "auction protocol: the highest competing bid."),
+    ("--cost", "COL", "auction protocol: the cost paid when won (optional)."),
+    ("--period", "COL", "auction protocol: the period of the row (rows of one period are consecutive)."),
+)
+
+
+def _log_options(command):
+    """Add the column flags of the log protocols to ``command``."""
+    for flag, metavar, text in reversed(_LOG_FLAGS):
+        command = click.option(flag, default=None, metavar=metavar, help=text)(command)
+    return command
+
+
 # --------------------------------------------------------------------------------------------
 @main.command()
 @click.argument("source", required=False)
@@ -94,25 +121,13 @@ def main() -> None:
 @click.option("--missing-key", type=click.Choice(["error", "pool"]), default="error", show_default=True,
               help="With --shard-by: a row without a key is an error, or all such rows form one shard.")
 @click.option("--address", default=None, help="Ray cluster address (default: start a local Ray instance).")
-@click.option("--experts", default=None, metavar="COLS", help="experts protocol: per-round loss columns, one per expert.")
-@click.option("--awake", default=None, metavar="COLS", help="experts protocol: 0/1 awake columns, one per expert.")
-@click.option("--gradient", default=None, metavar="COLS", help="oco protocol: linear-loss gradient columns.")
-@click.option("--hint", default=None, metavar="COLS", help="oco protocol: optimistic hint columns.")
-@click.option("--value", default=None, metavar="COL", help="release protocol: the value column; auction protocol: the value.")
-@click.option("--values", default=None, metavar="COLS", help="release protocol: value columns (vector releases).")
-@click.option("--item", default=None, metavar="COL", help="logged-bandit protocol: the item shown.")
-@click.option("--position", default=None, metavar="COL", help="logged-bandit protocol: its position (slot).")
-@click.option("--reward", default=None, metavar="COL", help="logged-bandit protocol: the reward (click).")
-@click.option("--propensity", default=None, metavar="COL", help="logged-bandit protocol: the logging policy's propensity.")
-@click.option("--channel", default=None, metavar="COL", help="auction protocol: the channel of the auction.")
-@click.option("--competing-bid", default=None, metavar="COL", help="auction protocol: the highest competing bid.")
-@click.option("--cost", default=None, metavar="COL", help="auction protocol: the cost paid when won (optional).")
+@_log_options
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def replay(source, learner, params, target, features, groups, sensitive, metric_names, delimiter, no_header, names,
            na_values, missing, categorical, max_levels, hash_bits, scale, out, checkpoint_every, checkpoint_path,
            resume, errors, block_size, record_every, max_events, progress, shard_by, backend, jobs, missing_key, address,
            experts, awake, gradient, hint, value, values, item, position, reward, propensity, channel, competing_bid,
-           cost, debug):
+           cost, period, debug):
     """Replay a logged stream (CSV, JSONL, Parquet, river:NAME, synthetic:NAME) through a learner.
 
     Supervised learners: for each event in order, predict, then learn. With no SOURCE,
@@ -127,7 +142,7 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
     """
     log_roles = {"experts": experts, "awake": awake, "gradient": gradient, "hint": hint, "value": value,
                  "values": values, "item": item, "position": position, "reward": reward, "propensity": propensity,
-                 "channel": channel, "competing_bid": competing_bid, "cost": cost}
+                 "channel": channel, "competing_bid": competing_bid, "cost": cost, "period": period}
     try:
         proto = _protocol_name(learner)
         if proto != "supervised":
@@ -270,15 +285,13 @@ def _protocol_name(learner: str | None) -> str:
 
 def _load_protocol(name: str):
     """The protocol object, or a one-line error when its module is not in this onlinekit."""
-    from onlinekit.protocols import PROTOCOLS, get_protocol
+    from onlinekit.protocols import PROTOCOLS, find_protocol
 
-    module = PROTOCOLS[name].partition(":")[0]
-    try:
-        return get_protocol(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        raise ValueError(f"the {name} protocol is not available in this onlinekit ({module} is missing)") from None
+    found = find_protocol(name)
+    if found is None:
+        module = PROTOCOLS[name].partition(":")[0]
+        raise ValueError(f"the {name} protocol is not available in this onlinekit ({module} is missing)")
+    return found
 
 
 def _log_replayers() -> list[str]:

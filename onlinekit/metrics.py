@@ -11,6 +11,7 @@ makes a resumed replay identical to an uninterrupted one. Metric state round-tri
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -330,6 +331,15 @@ class Grouped(Metric):
             p.load_state_dict(s)
 
 
+def _group_gap(num: np.ndarray, den: np.ndarray) -> float:
+    """Largest minus smallest of ``num / den`` over groups with ``den > 0`` (0 if < 2)."""
+    ok = den > 0
+    if ok.sum() < 2:
+        return 0.0
+    r = num[ok] / den[ok]
+    return float(r.max() - r.min())
+
+
 class Fairness(Metric):
     """Group-fairness gaps of thresholded predictions across the ``sensitive`` column.
 
@@ -338,6 +348,8 @@ class Fairness(Metric):
     demographic parity ``P(yhat = 1 | a)`` (``dp_gap``), true-positive rate
     (``tpr_gap``, equal opportunity) and false-positive rate (``fpr_gap``); ``eo_gap`` is the
     larger of the last two. Seven counters per group: memory does not grow with the stream.
+    ``groups``: the sensitive values, fixed in advance (any other value is refused).
+    :class:`onlinekit.fair.FairnessTracker` counts with this metric.
 
     Examples
     --------
@@ -353,13 +365,14 @@ class Fairness(Metric):
     name = "fairness"
     uses_X = False
 
-    def __init__(self, threshold: float = 0.5):
+    def __init__(self, threshold: float = 0.5, groups: Sequence | None = None):
         self.threshold = threshold
-        self.values_ = []
-        self.counts_ = np.zeros((0, 7), dtype=np.int64)  # n, pred1, correct, y1, tp, y0, fp
+        self.groups = None if groups is None else tuple(groups)
+        self.values_ = list(self.groups or ())
+        self.counts_ = np.zeros((len(self.values_), 7), dtype=np.int64)  # n, pred1, correct, y1, tp, y0, fp
 
     def fresh(self):
-        return Fairness(self.threshold)
+        return Fairness(self.threshold, self.groups)
 
     def update(self, y, pred, X=None, groups=None, sensitive=None, **extra):
         if sensitive is None:
@@ -370,6 +383,8 @@ class Fairness(Metric):
         keys = [v.item() if isinstance(v, np.generic) else v for v in sens.tolist()]
         index = {v: i for i, v in enumerate(self.values_)}
         new = [v for v in dict.fromkeys(keys) if v not in index]
+        if new and self.groups is not None:
+            raise ValueError(f"sensitive value {new[0]!r} is none of the groups {list(self.groups)}")
         if new:
             self.values_ = [*self.values_, *new]
             index = {v: i for i, v in enumerate(self.values_)}
@@ -381,22 +396,15 @@ class Fairness(Metric):
             counts[:, c] += np.bincount(g, weights=v.astype(np.int64), minlength=len(self.values_)).astype(np.int64)
         self.counts_ = counts
 
-    @staticmethod
-    def _gap(num, den):
-        ok = den > 0
-        if ok.sum() < 2:
-            return 0.0
-        r = num[ok] / den[ok]
-        return float(r.max() - r.min())
+    def gaps(self) -> dict[str, float]:
+        """``dp_gap``, ``tpr_gap``, ``fpr_gap`` and ``eo_gap`` over the groups seen."""
+        c = self.counts_
+        dp, tpr, fpr = _group_gap(c[:, 1], c[:, 0]), _group_gap(c[:, 4], c[:, 3]), _group_gap(c[:, 6], c[:, 5])
+        return {"dp_gap": dp, "tpr_gap": tpr, "fpr_gap": fpr, "eo_gap": max(tpr, fpr)}
 
     def get(self):
         c = self.counts_
-        if len(c) == 0:
-            return {"dp_gap": 0.0, "tpr_gap": 0.0, "fpr_gap": 0.0, "eo_gap": 0.0}
-        dp = self._gap(c[:, 1], c[:, 0])
-        tpr = self._gap(c[:, 4], c[:, 3])
-        fpr = self._gap(c[:, 6], c[:, 5])
-        out = {"dp_gap": dp, "tpr_gap": tpr, "fpr_gap": fpr, "eo_gap": max(tpr, fpr)}
+        out = self.gaps()
         for v, row in zip(self.values_, c, strict=True):
             if row[0]:
                 out[f"accuracy[{self.name}={v}]"] = float(row[2] / row[0])

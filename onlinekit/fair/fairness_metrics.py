@@ -5,21 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from onlinekit.base import InvalidEvent
+from onlinekit.metrics import Fairness
 
 __all__ = ["FairnessTracker", "fairness_summary", "cumulative_fairness"]
 
 
-def _gap(num: np.ndarray, den: np.ndarray) -> float:
-    """Largest minus smallest of ``num / den`` over groups with ``den > 0`` (0 if < 2)."""
-    ok = den > 0
-    if ok.sum() < 2:
-        return 0.0
-    r = num[ok] / den[ok]
-    return float(r.max() - r.min())
-
-
 class FairnessTracker:
     """Running accuracy and group-fairness gaps of hard binary predictions.
+
+    The arrays API of :class:`onlinekit.metrics.Fairness` (which does the counting) for
+    groups ``0 .. n_groups - 1``, with per-group accuracy and positive rate.
 
     Holds seven counters per group, so memory is independent of the stream length. Gaps are
     the largest minus the smallest group rate over the groups seen (for two groups:
@@ -50,8 +45,13 @@ class FairnessTracker:
         if isinstance(n_groups, bool) or not isinstance(n_groups, (int, np.integer)) or n_groups < 2:
             raise InvalidEvent(f"must be an integer >= 2, got {n_groups!r}", field="n_groups")
         self.n_groups = n_groups
-        # columns: n, pred1, correct, y1, tp, y0, fp
-        self.counts = np.zeros((n_groups, 7), dtype=np.int64)
+        # the counting is the replay metric's (groups fixed to 0 .. n_groups - 1)
+        self._metric = Fairness(threshold=0.5, groups=range(int(n_groups)))
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Per-group counters: n, pred1, correct, y1, tp, y0, fp."""
+        return self._metric.counts_
 
     def update(self, y_true, y_pred, sensitive) -> None:
         """Add one event (labels and prediction 0/1 or bool; ``sensitive`` a group index)."""
@@ -69,11 +69,7 @@ class FairnessTracker:
                 raise InvalidEvent("expected binary values (0/1 or bool)", field=name)
         if a.dtype.kind not in "biuf" or not np.isin(a, np.arange(self.n_groups)).all():
             raise InvalidEvent(f"expected group indices in 0..{self.n_groups - 1}", field="sensitive")
-        y = y.astype(np.int64)
-        p = p.astype(np.int64)
-        a = a.astype(np.int64)
-        cols = np.stack([np.ones_like(y), p, (p == y), y, p * y, 1 - y, p * (1 - y)], axis=1)
-        np.add.at(self.counts, a, cols.astype(np.int64))
+        self._metric.update(y.astype(np.float64), p.astype(np.float64), sensitive=a.astype(np.int64))
 
     def get(self) -> dict:
         """Current values: ``n``, ``accuracy``, ``dp_gap``, ``tpr_gap``, ``fpr_gap``, ``eo_gap``,
@@ -84,15 +80,10 @@ class FairnessTracker:
         with np.errstate(invalid="ignore", divide="ignore"):
             gacc = np.where(n > 0, c[:, 2] / np.maximum(n, 1), np.nan)
             gpos = np.where(n > 0, c[:, 1] / np.maximum(n, 1), np.nan)
-        tpr = _gap(c[:, 4], c[:, 3])
-        fpr = _gap(c[:, 6], c[:, 5])
         return {
             "n": int(tot),
             "accuracy": float(c[:, 2].sum() / tot) if tot else float("nan"),
-            "dp_gap": _gap(c[:, 1], n),
-            "tpr_gap": tpr,
-            "fpr_gap": fpr,
-            "eo_gap": max(tpr, fpr),
+            **self._metric.gaps(),
             "group_accuracy": [float(v) for v in gacc],
             "group_positive_rate": [float(v) for v in gpos],
             "group_n": [int(v) for v in n],

@@ -20,7 +20,7 @@ from onlinekit.protocols._base import LogProtocol, Protocol, Role, Tracker
 from onlinekit.protocols._drive import replay_log
 
 __all__ = ["PROTOCOLS", "OPERATIONS", "Protocol", "LogProtocol", "Role", "Tracker", "get_protocol", "protocol_of",
-           "protocol_name", "operations_of", "protocol_names", "event_protocol", "replay_log"]
+           "protocol_name", "operations_of", "protocol_names", "find_protocol", "event_protocol", "replay_log"]
 
 #: name -> "module:attribute" of the protocol object (imported on first use).
 PROTOCOLS = {
@@ -71,16 +71,25 @@ def protocol_name(obj: Any) -> str:
     return name
 
 
-def event_protocol(name: str) -> Protocol:
-    """The protocol object called ``name`` for per-event use (``serve``): its module's object,
-    or, while that module is not part of this onlinekit, a plain :class:`Protocol` with the
-    name and :data:`OPERATIONS` (whose generic :meth:`Protocol.apply_event` serves it)."""
+def find_protocol(name: str) -> Protocol | None:
+    """The protocol object called ``name``, or ``None`` while its module is not part of this
+    onlinekit (a protocol module that fails to import for another reason raises)."""
     module = PROTOCOLS[name].partition(":")[0]
     try:
         return get_protocol(name)
     except ModuleNotFoundError as exc:
         if exc.name != module:
             raise
+    return None
+
+
+def event_protocol(name: str) -> Protocol:
+    """The protocol object called ``name`` for per-event use (``serve``): its module's object,
+    or, while that module is not part of this onlinekit, a plain :class:`Protocol` with the
+    name and :data:`OPERATIONS` (whose generic :meth:`Protocol.apply_event` serves it)."""
+    found = find_protocol(name)
+    if found is not None:
+        return found
     generic = Protocol()
     generic.name, generic.operations = name, OPERATIONS[name]
     return generic

@@ -61,12 +61,8 @@ def replay_log(learner: Any, source: Any, columns: Columns, *, protocol: LogProt
     ident = _identity(source, protocol, columns)
     series: dict = {}
     row, n = 0, 0
-    extra = ckpts.load() if resume else None
+    extra = ckpts.resume("stream", ident, "source and columns") if resume else None
     if extra is not None:
-        if extra.get("stream") != ident:
-            raise ValueError(f"checkpoint {ckpts.path} was written for {extra.get('stream')!r}, not {ident!r}; "
-                             "resume with the same source and columns, or use a new --out")
-        ckpts.restore()
         tracker.load_state_dict(extra["tracker"])
         series, row, n = extra["series"], int(extra["row"]), int(extra["n_events"])
     resumed_from = n

@@ -5,7 +5,7 @@ Names are imported lazily: ``import onlinekit.serve`` pulls in neither starlette
 
 * :class:`LearnerService` -- the learner host (log, snapshots, recovery, idempotency);
 * :func:`create_app` -- the Starlette ASGI app around a service;
-* :class:`EventLog`, :class:`SnapshotStore`, :class:`Metrics`;
+* :class:`EventLog`, :class:`SnapshotStore`, :class:`Telemetry`;
 * :class:`RedisConsumer` -- a Redis stream consumer group feeding a service.
 """
 
@@ -18,7 +18,7 @@ _EXPORTS = {
     "create_app": "onlinekit.serve.app",
     "EventLog": "onlinekit.serve.log",
     "SnapshotStore": "onlinekit.serve.snapshots",
-    "Metrics": "onlinekit.serve.metrics",
+    "Telemetry": "onlinekit.serve.telemetry",
     "RedisConsumer": "onlinekit.serve.consumer",
     "Limits": "onlinekit.serve._schema",
     "RequestError": "onlinekit.serve._schema",

@@ -49,7 +49,7 @@ from onlinekit.serve._schema import (
     validate_batch,
     validate_event,
 )
-from onlinekit.serve.metrics import Metrics
+from onlinekit.serve.telemetry import Telemetry
 from onlinekit.serve.service import LearnerService, Outcome, Request
 
 __all__ = ["create_app"]
@@ -125,7 +125,7 @@ def _error(err: RequestError, headers: dict | None = None):
 
 
 def create_app(service: LearnerService, *, token: str | None = None, limits: Limits | None = None,
-               metrics: Metrics | None = None, close_service: bool = False, max_group: int = 512,
+               metrics: Telemetry | None = None, close_service: bool = False, max_group: int = 512,
                allowed_hosts=None, allowed_origins=(), body_timeout: float = 30.0):
     """Build the Starlette application serving ``service``.
 
@@ -139,7 +139,7 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
     limits
         Body size, batch size, features per event and idempotency-key length limits.
     metrics
-        Shared :class:`~onlinekit.serve.metrics.Metrics` (a new one by default).
+        Shared :class:`~onlinekit.serve.telemetry.Telemetry` (a new one by default).
     close_service
         Close the service (final snapshot) when the app shuts down.
     max_group
@@ -178,7 +178,7 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
     from starlette.routing import Route
 
     limits = limits or Limits()
-    metrics = metrics or Metrics()
+    metrics = metrics or Telemetry()
     committer = _GroupCommitter(service, max_group=max_group)
     token_b = token.encode("utf-8") if token is not None else None
     known_routes = set()

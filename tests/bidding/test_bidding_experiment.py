@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -31,12 +30,6 @@ def test_default_config_is_paper_like():
     c = Config()
     assert c.n_periods >= 10_000 and len(c.n_competitors) == 3 and c.n_seeds >= 3
     assert c.grid == tuple(round(0.1 * i, 1) for i in range(11))
-
-
-def test_example_quick():
-    out = subprocess.run([sys.executable, str(ROOT / "examples" / "bidding.py"), "--quick"], capture_output=True,
-                         text=True, timeout=120, check=True)
-    assert "grid LP" in out.stdout
 
 
 @pytest.mark.bench

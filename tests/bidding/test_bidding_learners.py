@@ -15,19 +15,9 @@ import bidding_reference as ref  # noqa: E402
 
 from onlinekit.base import InvalidEvent  # noqa: E402
 from onlinekit.bidding import DualPacingBidder, SGDUCBBudgeter  # noqa: E402
-from onlinekit.checks import check_learner  # noqa: E402
-from onlinekit.registry import get_learner_class, learners  # noqa: E402
 from onlinekit.streams.auctions import MultiChannelAuctions, SingleChannelAuction  # noqa: E402
 
 GRID = np.linspace(0, 1, 11)
-
-
-@pytest.mark.parametrize("name", ["sgd-ucb-budgeter", "dual-pacing-bidder"])
-def test_conformance(name):
-    assert learners()[name].protocol == "auction"
-    cls = get_learner_class(name)
-    for params in cls._unit_test_params():
-        check_learner(cls(**params))
 
 
 @pytest.mark.parametrize("params, field", [

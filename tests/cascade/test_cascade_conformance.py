@@ -1,27 +1,13 @@
-"""Every cascade learner passes the shared conformance checks for each of its test params."""
+"""The cascade family: registered learners and a light package import (its learners' conformance
+checks run in tests/test_conformance.py)."""
 
-import pytest
-
-from onlinekit.checks import check_learner
 from onlinekit.registry import learners
 
 CASCADE = {name: info for name, info in learners().items() if info.target.startswith("onlinekit.cascade.")}
 
 
-def _cases():
-    for name, info in CASCADE.items():
-        cls = info.load()
-        for k, params in enumerate(cls._unit_test_params()):
-            yield pytest.param(cls, params, id=f"{name}-{k}")
-
-
 def test_all_cascade_learners_registered():
     assert set(CASCADE) == {"cascade-ucb1", "cascade-klucb", "cascading-vi", "cascading-bpi", "adapt-vi"}
-
-
-@pytest.mark.parametrize("cls,params", list(_cases()))
-def test_check_learner(cls, params):
-    check_learner(cls(**params))
 
 
 def test_package_import_is_lazy():

@@ -184,3 +184,14 @@ def test_learners_name_shows_parameters_protocol_columns_and_inferred():
     assert "protocol  supervised" in sup and "--target COL" in sup and "n_groups" in sup.split("inferred:")[1]
     bad = CliRunner().invoke(main, ["learners", "nope"])
     assert bad.exit_code == 2 and "unknown learner 'nope'" in bad.output
+
+
+def test_every_role_of_every_present_protocol_has_its_replay_flag():
+    from onlinekit.cli import replay
+    from onlinekit.protocols import PROTOCOLS, find_protocol
+
+    flags = {o for p in replay.params for o in p.opts}
+    for name in PROTOCOLS:
+        protocol = find_protocol(name)
+        for role in getattr(protocol, "roles", ()):
+            assert role.flag in flags, f"{name}: role {role.name} reads {role.flag}, which replay does not have"

@@ -12,7 +12,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
 import experts_reference as ref  # noqa: E402
 
 from onlinekit.base import InvalidEvent, state_from_bytes, state_to_bytes  # noqa: E402
-from onlinekit.checks import check_learner  # noqa: E402
 from onlinekit.experts import GroupwiseRegressor, OnlineRidge  # noqa: E402
 from onlinekit.oco import OGD  # noqa: E402
 
@@ -29,11 +28,6 @@ def _data(n=120, d=3, G=3, seed=0):
     W = rng.normal(size=(G, d))
     y = np.array([X[i] @ W[np.flatnonzero(M[i])[0]] for i in range(n)]) + 0.1 * rng.normal(size=n)
     return X, y, M
-
-
-@pytest.mark.parametrize("params", list(GroupwiseRegressor._unit_test_params()), ids=str)
-def test_conformance(params):
-    check_learner(GroupwiseRegressor(**params))
 
 
 @pytest.mark.parametrize("always_on", [True, False])

@@ -8,14 +8,7 @@ import numpy as np
 import pytest
 
 from onlinekit.base import InvalidEvent
-from onlinekit.checks import check_learner
 from onlinekit.experts import AdaNormalHedge, Hedge
-
-
-@pytest.mark.parametrize("cls", [Hedge, AdaNormalHedge])
-def test_conformance(cls):
-    for params in cls._unit_test_params():
-        check_learner(cls(**params))
 
 
 def test_hedge_all_awake_is_classic_hedge():

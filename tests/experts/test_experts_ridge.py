@@ -6,13 +6,7 @@ import numpy as np
 import pytest
 
 from onlinekit.base import InvalidEvent
-from onlinekit.checks import check_learner
 from onlinekit.experts import OnlineRidge
-
-
-def test_conformance():
-    for params in OnlineRidge._unit_test_params():
-        check_learner(OnlineRidge(**params))
 
 
 @pytest.mark.parametrize("vaw", [False, True])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from onlinekit.base import InvalidEvent, state_to_bytes
-from onlinekit.checks import check_learner, yield_checks
+from onlinekit.checks import yield_checks
 from onlinekit.checks.common import check_bad_input_leaves_state
 from onlinekit.fair import Aranyani, ObliqueForest, ReservoirFairForest
 
@@ -33,10 +33,6 @@ def test_reservoir_checks_with_sensitive_required():
     for check in yield_checks(m):
         if check.__name__ != "check_river_estimator":
             check(m.clone())
-
-
-def test_river_checks_on_forest():
-    check_learner(ObliqueForest(seed=0))
 
 
 def test_state_size_independent_of_stream_length():

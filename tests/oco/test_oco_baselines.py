@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from onlinekit.base import InvalidEvent
-from onlinekit.checks import check_learner
 from onlinekit.oco import DynamicOMD, OptimisticFTRL, QuadraticLoss
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
@@ -65,14 +64,6 @@ def test_bad_params():
     with pytest.raises(InvalidEvent) as info:
         OptimisticFTRL(n_dims=2, radius=-1.0)
     assert info.value.field == "radius"
-
-
-@pytest.mark.parametrize("cls", [OptimisticFTRL, DynamicOMD, "ONS"])
-def test_conformance(cls):
-    if cls == "ONS":
-        from onlinekit.oco import ONS as cls
-    for params in cls._unit_test_params():
-        check_learner(cls(**params))
 
 
 @pytest.mark.parametrize("radius", [None, 0.5])

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from onlinekit.base import InvalidEvent
-from onlinekit.checks import check_learner
 from onlinekit.oco import (
     OMD,
     Box,
@@ -301,12 +300,6 @@ def test_rejected_updates_leave_state_unchanged():
     assert info.value.offset == 1
     after = omd.state_dict()
     assert all(np.array_equal(before[k], after[k]) for k in before)
-
-
-@pytest.mark.parametrize("cls", [OMD, OptimisticOMD])
-def test_conformance(cls):
-    for params in cls._unit_test_params():
-        check_learner(cls(**params))
 
 
 # -- invariants (hypothesis) --------------------------------------------------------------------

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from onlinekit.base import InvalidEvent
-from onlinekit.checks import check_learner
 from onlinekit.oco import (
     OGD,
     L1Ball,
@@ -148,7 +147,3 @@ def test_hinge_classifier_learns_separable_data():
     assert np.mean(p[1000:] == y[1000:]) > 0.95
 
 
-@pytest.mark.parametrize("cls", [OMDRegressor, OMDClassifier])
-def test_conformance(cls):
-    for params in cls._unit_test_params():
-        check_learner(cls(**params))

@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from onlinekit.base import InvalidEvent
-from onlinekit.checks import check_learner
 from onlinekit.privacy import OptimalFactorCounter, SqrtFactorCounter, TreeCounter
 from onlinekit.privacy import _kernels as K
 from onlinekit.privacy.sqrt_factor import mean_error_factorization, sqrt_coefficients, toeplitz_noise_fft
@@ -24,13 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
 import privacy_reference as ref  # noqa: E402
 
 COUNTERS = [TreeCounter, SqrtFactorCounter, OptimalFactorCounter]
-
-
-# ---------------------------------------------------------------------------- conformance
-@pytest.mark.parametrize("cls", COUNTERS)
-def test_conformance(cls):
-    for params in cls._unit_test_params():
-        check_learner(cls(**params))
 
 
 # ---------------------------------------------------------------------------- notes' table
@@ -387,11 +379,9 @@ def test_expected_error_bound_holds():
 
 
 # ---------------------------------------------------------------------------- doubling
-def test_doubling_counter_conformance_and_exactness():
+def test_doubling_counter_exactness():  # its conformance checks run in tests/test_conformance.py
     from onlinekit.privacy import DoublingCounter
 
-    for params in DoublingCounter._unit_test_params():
-        check_learner(DoublingCounter(**params))
     x = np.arange(1, 40, dtype=float) % 3
     for counter in ("tree", "sqrt", "optimal"):
         c = DoublingCounter(counter, {"T": 3, "noise": "none", "bounds": (0, 2)})

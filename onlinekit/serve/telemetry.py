@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import threading
 
-__all__ = ["Metrics", "BUCKETS"]
+__all__ = ["Telemetry", "BUCKETS"]
 
 #: latency histogram upper bounds, seconds
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -27,12 +27,12 @@ def _esc(v: str) -> str:
     return str(v).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-class Metrics:
+class Telemetry:
     """Request counters and latency histograms (thread-safe).
 
     Examples
     --------
-    >>> m = Metrics()
+    >>> m = Telemetry()
     >>> m.observe("/learn", 200, 0.0007)
     >>> text = m.render()
     >>> 'onlinekit_requests_total{route="/learn",status="200"} 1' in text
