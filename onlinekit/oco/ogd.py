@@ -48,6 +48,9 @@ _FLOATS = (float, np.float64)
 class _LinearOGD(Learner):
     """Shared implementation of :class:`OGD` and :class:`OGDClassifier`."""
 
+    #: every update that would make the weights non-finite is refused (:class:`Diverged`)
+    refuses_nonfinite = True
+
     def _validate_params(self) -> None:
         if self.loss not in _LOSSES:
             raise InvalidEvent(f"must be one of {sorted(_LOSSES)}, got {self.loss!r}", field="loss")

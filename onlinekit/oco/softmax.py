@@ -77,6 +77,8 @@ class OGDMulticlass(Learner, river_base.Classifier):
     """
 
     protocol = "supervised"
+    #: every update that would make the weights non-finite is refused (:class:`Diverged`)
+    refuses_nonfinite = True
 
     def __init__(self, lr: float = 0.5, schedule: str = "sqrt", l2: float = 0.0, intercept: bool = True):
         self.lr = lr

@@ -246,6 +246,9 @@ class LearnerService:
         self._names_cache = None
         #: draws noise from the OS CSPRNG: log the bits each event used (recovery repeats them)
         self._secure_noise = getattr(self._template, "noise", None) == "secure"
+        #: the learner refuses (Diverged) any update that would make its state non-finite, so
+        #: the generic scan of its state after each request is not needed
+        self._self_guarded = bool(getattr(self._cls, "refuses_nonfinite", False))
         self._block_classes = _block_classes()
         self.lock = threading.RLock()
         self.stats = _Stats()
@@ -491,7 +494,7 @@ class LearnerService:
             self.learner.load_state_dict(backup)
             msg = f"{type(exc).__name__}: {exc}"
             return Outcome(422, {"error": RequestError(422, msg, f"events[{i}]" if req.batch else "event").to_dict()})
-        bad = _nonfinite(self.learner)
+        bad = None if self._self_guarded else _nonfinite(self.learner)
         if bad is not None:  # the update overflowed: refuse it, state and log as before
             log.discard_from(first)
             self.stats.rejected += 1

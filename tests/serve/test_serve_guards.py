@@ -231,3 +231,52 @@ def test_fast_state_copy_equals_state_dict(tmp_path, name, params, op, ev):
     b.load_state_dict(svc.learner.state_dict())
     assert_same_state(a, b)
     svc.close()
+
+
+def _hostile_events(seed: int, n: int = 300):
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        scale = 10.0 ** rng.uniform(0, 300)
+        x = rng.normal(size=3) * scale
+        yield x, float(rng.normal() * scale)
+
+
+def _keeps_finite(learner, seed: int, label=None) -> bool:
+    """Oracle for the ``refuses_nonfinite`` claim: after every hostile event (accepted or
+    refused) the generic scan finds no NaN or infinity in the state."""
+    from onlinekit.base import InvalidEvent
+    from onlinekit.serve.service import _nonfinite
+
+    for x, y in _hostile_events(seed):
+        try:
+            learner.learn_one(x, y if label is None else label(y))
+        except InvalidEvent:
+            pass
+        if _nonfinite(learner) is not None:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("make", [lambda: __import__("onlinekit.oco", fromlist=["OGD"]).OGD(lr=0.5),
+                                  lambda: __import__("onlinekit.oco", fromlist=["OGD"]).OGD(lr=0.5, l2=0.1)])
+def test_learners_that_skip_the_service_scan_really_refuse_non_finite_updates(make):
+    assert type(make()).refuses_nonfinite
+    assert all(_keeps_finite(make(), seed) for seed in range(3))
+
+
+def test_the_multiclass_learner_refuses_non_finite_updates():
+    from onlinekit.oco.softmax import OGDMulticlass
+
+    assert OGDMulticlass.refuses_nonfinite
+    assert all(_keeps_finite(OGDMulticlass(lr=1e10, schedule="constant"), seed, label=lambda y: "abc"[int(y > 0) + int(y > 1e100)])
+               for seed in range(3))
+
+
+def test_a_false_refuses_nonfinite_claim_is_caught():
+    """Sabotage: a learner that claims the flag but applies overflowing updates fails the check."""
+    from onlinekit.oco import OMDRegressor
+
+    class Claims(OMDRegressor):
+        refuses_nonfinite = True
+
+    assert not all(_keeps_finite(Claims(lr=0.5), seed) for seed in range(3))
