@@ -356,8 +356,15 @@ def _export(v: Any) -> Any:
     if isinstance(v, dict):
         return {k: _export(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
+        if _all_str(v):  # e.g. a million feature names: strings are immutable, no copies
+            return list(v)
         return [_export(x) for x in v]
     return copy.deepcopy(v)
+
+
+def _all_str(v) -> bool:
+    """Is ``v`` a list or tuple of ``str`` only (the fast path of big name lists)?"""
+    return type(v) in (list, tuple) and all(type(x) is str for x in v)
 
 
 def _import(v: Any, current: Any) -> Any:
@@ -372,6 +379,8 @@ def _import(v: Any, current: Any) -> Any:
     if isinstance(v, np.ndarray):
         return v.copy()
     if isinstance(v, list):
+        if _all_str(v):
+            return tuple(v) if isinstance(current, tuple) else list(v)
         if isinstance(current, (list, tuple)) and len(current) == len(v):
             items = [_import(x, c) for x, c in zip(v, current, strict=True)]
         else:
@@ -415,6 +424,8 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
     if isinstance(obj, tuple):
         return {"__tuple__": [_encode(x, arrays, f"{path}[{i}]") for i, x in enumerate(obj)]}
     if isinstance(obj, list):
+        if _all_str(obj):
+            return list(obj)
         return [_encode(x, arrays, f"{path}[{i}]") for i, x in enumerate(obj)]
     if isinstance(obj, dict):
         bad = [k for k in obj if not isinstance(k, str)]
@@ -429,6 +440,8 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
 
 def _decode(obj: Any, arrays: Any, allowed: tuple[str, ...] = ("onlinekit",)) -> Any:
     if isinstance(obj, list):
+        if _all_str(obj):
+            return obj
         return [_decode(x, arrays, allowed) for x in obj]
     if isinstance(obj, dict):
         if "__array__" in obj:

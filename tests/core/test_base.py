@@ -141,3 +141,20 @@ def test_nested_learners_roundtrip():
     twin.load_state_dict(bag.state_dict())
     assert np.array_equal(twin.models_[0].w_, bag.models_[0].w_)
     assert twin.clone().inner is not bag.inner
+
+
+def test_name_lists_round_trip_on_the_fast_path():
+    """Lists and tuples of strings skip the per-item export/encode; the archive still restores
+    them exactly (list stays list, tuple stays tuple), mixed lists take the slow path."""
+    from onlinekit.base import state_from_bytes, state_to_bytes
+    from onlinekit.oco import OGD
+
+    m = OGD(lr=0.1)
+    m.grow_features([f"f{i}" for i in range(50_000)] + ["é", "", "__x__"])
+    twin, _ = state_from_bytes(state_to_bytes(m))
+    assert twin.features_ == m.features_ and type(twin.features_) is list
+    assert twin.features_ is not m.features_
+    from onlinekit.base import _export, _import
+
+    assert _import(_export(("a", "b")), ("x", "y")) == ("a", "b")
+    assert _export(["a", 1.5, ("b",)]) == ["a", 1.5, ["b"]]
