@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 from river import base as river_base
 
@@ -132,8 +135,36 @@ class _LinearOGD(Learner):
         raise InvalidEvent("non-finite value", field=field, offset=row)
 
     # -- River API -----------------------------------------------------------------------
+    def _score_sparse(self, x: dict) -> float:
+        """``b + <w, x>`` for a dict event, over its known keys only (a model with a million
+        features is not densified for a ten-key event): the kernel's left-to-right sum over
+        the non-zero terms in column order, which equals the dense sum (zero terms add
+        nothing, up to the sign of a zero score), then the same link."""
+        pos = self._index._pos
+        terms = []
+        for k, val in x.items():
+            t = type(val)
+            if t is not float and t is not int and not isinstance(val, numbers.Real):
+                raise InvalidEvent(f"expected a number, got {t.__name__}", field=f"x[{k!r}]")
+            fv = float(val)
+            if not math.isfinite(fv):
+                raise InvalidEvent(f"non-finite value {fv!r}", field=f"x[{k!r}]")
+            j = pos.get(k)
+            if j is not None and j < len(self.w_):
+                terms.append((j, fv))
+        terms.sort()
+        w = self.w_
+        z = float(self.bt_[0])
+        for j, v in terms:
+            z += float(w[j]) * v
+        if self._hp[2] != 1.0:  # not logistic: the identity link
+            return z
+        return float(_kernels()._sigmoid(z))  # the kernel's own sigmoid: bit for bit the dense path
+
     def _score_one(self, x) -> float:
         w = self.w_
+        if type(x) is dict and len(x) * 8 < len(w):
+            return self._score_sparse(x)
         if _fast(x, w):
             _K or _kernels()
             p = _PREDICT(x, w, self.bt_, self._hp)
