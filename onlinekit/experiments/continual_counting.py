@@ -27,8 +27,8 @@ so that the gap structure does not change with d and the error follows the noise
 ``~ T^(1/3)`` up to polylog) and the parallel-counter route (error ``~ sqrt(d)`` polylog(T))
 on a T sweep up to ``maxsum_Ts[-1]`` (10^6 by default) at ``d = maxsum_d``, and on a d sweep at
 ``T = maxsum_d_T``. The error of MaxSum is ``max_t |y_t - max_j S_j(t)|``, of SumSelect
-``max_t (max_j S_j(t) - S_{j_t}(t))``. The fitted log-log exponents (bootstrap over seeds)
-are the stated tests of the paper's rates.
+``max_t (max_j S_j(t) - S_{j_t}(t))``. The fitted log-log exponents (bootstrap over seeds and repetitions)
+are the stated tests of the paper's rates (``maxsum_reps`` noise repetitions per point).
 """
 
 from __future__ import annotations
@@ -62,13 +62,14 @@ class Config:
     maxsum_ds: tuple = (16, 64, 256, 1024)
     maxsum_d_T: int = 10**4
     maxsum_rho: float = 1.0
+    maxsum_reps: int = 1
     optimal_Ts: tuple = (16, 32, 64, 128, 256)
     n_seeds: int = 4
 
     @classmethod
     def quick(cls) -> Config:
         return cls(Ts=(2**6, 2**8, 2**10), runs=10, maxsum_Ts=(3000, 10**4, 3 * 10**4), maxsum_ds=(16, 64, 256),
-                   maxsum_d_T=2000, optimal_Ts=(16, 32, 64), n_seeds=2)
+                   maxsum_d_T=2000, maxsum_reps=3, optimal_Ts=(16, 32, 64), n_seeds=2)
 
 
 METHODS = {
@@ -156,16 +157,18 @@ def _select_rows(config, rng, raw):
         S = np.cumsum(X, axis=0)
         for kind in SELECTORS:
             for route in ROUTES:
-                m = _selector(kind, T, d, config.maxsum_rho, route, int(rng.integers(2**31)))
-                err = _select_error(kind, m.release_many(X), S)
+                errs = []
+                for _ in range(config.maxsum_reps):  # fresh noise on the same records
+                    m = _selector(kind, T, d, config.maxsum_rho, route, int(rng.integers(2**31)))
+                    errs.append(_select_error(kind, m.release_many(X), S))
                 e = m.expected_error()
                 rows.append({
                     "part": f"{kind.lower()}-{sweep}-sweep", "method": route, "T": str(T), "d": str(d),
-                    "max_err": err, "max_err_bound_95": e["max_error_bound"], "auto_route": m.clone(
-                        route="auto").chosen_route,
+                    "max_err": float(np.mean(errs)), "max_err_bound_95": e["max_error_bound"],
+                    "auto_route": m.clone(route="auto").chosen_route,
                 })
-                raw[f"{kind}|{sweep}|{route}|{T}|{d}"] = {"err": err, "bound": e["max_error_bound"]}
-                curves.setdefault(f"{kind}_{sweep}", {}).setdefault(f"{route}", []).append(err)
+                raw[f"{kind}|{sweep}|{route}|{T}|{d}"] = {"err": errs, "bound": e["max_error_bound"]}
+                curves.setdefault(f"{kind}_{sweep}", {}).setdefault(f"{route}", []).append(float(np.mean(errs)))
     return rows, curves
 
 
@@ -289,7 +292,7 @@ def _counter_claims(config, results, Claim):
                           f"{mse[a].mean():.2f} vs {mse[b].mean():.2f} (diff {d:.2f})",
                           f"one-sided paired t-test over runs, p = {p:.2g} < {ALPHA}", "pass" if ok else "fail"))
     cf = {m: results[0]["raw"][f"counter|{m}|{T}"]["mean_var"] for m in ("tree", "tree+honaker")}
-    hr = mse["tree+honaker"].mean() / mse["tree"].mean()
+    hr = mse["tree+honaker"].mean() / mse["tree"].mean() if mse["tree"].mean() > 0 else math.nan
     rows.append(Claim(f"ablation: Honaker MSE factor at T={T}", "notes B3: 'prefix variance roughly halves'",
                       "~0.5 for tall trees", f"{hr:.3f} (closed form {cf['tree+honaker'] / cf['tree']:.3f})",
                       "closed form in (0.5, 0.6); empirical tested row by row above",
@@ -307,24 +310,25 @@ def _counter_claims(config, results, Claim):
 def _slope_claim(Claim, name, src, paper, paper_exp, xs, curves, bounds, differs_below=None, note=""):
     """Fitted exponent of ``curves`` in ``xs`` (bootstrap CI over seeds) against a band: the
     paper's exponent and the local exponent of our closed-form bound (its hidden polylogs),
-    widened by 0.1 on both sides. Passes when the fitted slope lies in the band and its CI
-    meets it (with few seeds the CI is wide; the estimate carries the test)."""
+    widened by 0.1 on both sides. ``curves`` has one row per (seed, repetition), the
+    bootstrap resamples rows; the row passes when the 95% interval meets the band (the data do
+    not reject an exponent in it)."""
     from onlinekit.experiments.comparison import slope_interval
 
     b_exp = float(np.polyfit(np.log(np.asarray(xs, dtype=float)), np.log(np.asarray(bounds, dtype=float)), 1)[0])
     lo, hi = round(min(paper_exp, b_exp) - 0.1, 3), round(max(paper_exp, b_exp) + 0.1, 3)
-    tol = (f"fitted slope in [{lo}, {hi}] and its 95% bootstrap CI meets it (paper {paper_exp:.3g}, "
-           f"our bound {b_exp:.3f}, +/- 0.1)")
+    tol = (f"slope 95% bootstrap CI meets [{lo}, {hi}] (paper {paper_exp:.3g}, our bound's local exponent "
+           f"{b_exp:.3f}, +/- 0.1)")
     y = np.asarray(curves, dtype=float)
     if np.any(y <= 0):
         return Claim(name, src, paper, "error 0 at some point", tol, "fail", "a zero error cannot be put on a log-log fit")
     est, a, b = slope_interval(xs, y)
-    ok = lo <= est <= hi and a <= hi and b >= lo
+    ok = a <= hi and b >= lo
     verdict = "pass" if ok else "fail"
-    if not ok and differs_below is not None and lo <= est < differs_below:
+    if not ok and differs_below is not None and lo <= a and b < differs_below:
         verdict = "differs"
-        tol += f"; 'differs' (not a failure) while the slope is below {differs_below}"
-    return Claim(name, src, paper, f"{est:.3f} [{a:.3f}, {b:.3f}] ({len(y)} seeds)", tol, verdict,
+        tol += f"; 'differs' (not a failure) while the CI is below {differs_below}"
+    return Claim(name, src, paper, f"{est:.3f} [{a:.3f}, {b:.3f}] ({len(y)} curves)", tol, verdict,
                  note if verdict != "pass" else "")
 
 
@@ -339,7 +343,10 @@ def _select_claims(config, results, Claim):
         return [(T, dT) for T in config.maxsum_Ts] if sweep == "T" else [(Td, d) for d in config.maxsum_ds]
 
     def curve(kind, sweep, route, field="err"):
-        return [[r["raw"][f"{kind}|{sweep}|{route}|{T}|{d}"][field] for T, d in points(sweep)] for r in results]
+        """One curve per (seed, repetition): ``(n_seeds * maxsum_reps, n_points)``."""
+        per_seed = [np.array([np.atleast_1d(r["raw"][f"{kind}|{sweep}|{route}|{T}|{d}"][field]) for T, d in points(sweep)],
+                             dtype=float).T for r in results]
+        return np.vstack(per_seed)
 
     for kind in SELECTORS:
         for route, sweep, paper, pexp in (("svt", "T", "T^(1/3) polylog", 1 / 3), ("counters", "T", "polylog(T)", 0.0),
@@ -369,7 +376,9 @@ def _select_claims(config, results, Claim):
         for key, v in r["raw"].items():
             if key.split("|")[0] in SELECTORS:
                 total += 1
-                over += int(v["err"] > v["bound"])
+                errs = np.atleast_1d(v["err"])
+                total += len(errs) - 1
+                over += int(np.sum(errs > v["bound"]))
     lim = int(stats.binom.ppf(1.0 - ALPHA, total, 0.05))
     rows.append(Claim("MaxSum / SumSelect runs above their max_error_bound (beta=0.05)", "our closed-form bounds",
                       "<= 5% of runs", f"{over} of {total}", f"<= binomial(n, 0.05) {1 - ALPHA:.0%} quantile = {lim}",
