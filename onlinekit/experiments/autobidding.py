@@ -142,7 +142,8 @@ def benchmark(config: Config) -> dict:
 
     Returns ``grid_lp``, ``grid_lp_se``, ``V``, ``D`` (``(M, K)`` curves), ``p`` (the LP's budget
     distributions), ``support_stable`` (the refined solution uses only refined budgets),
-    ``fluid_glopt``, ``equal_split_budget``.
+    ``fluid_glopt``, ``equal_split_budget``, and the expected conversion and spend of the naive
+    split ``rho / M`` per channel (off the grid; ``bench_periods / 10`` periods).
     """
     from onlinekit.bidding import GridLP, glopt
 
@@ -172,7 +173,10 @@ def benchmark(config: Config) -> dict:
     tv, td = V.sum(axis=0), D.sum(axis=0)
     ok = [k for k in range(len(grid)) if td[k] <= rho + 1e-12 and tv[k] >= gamma * td[k]]
     b_eq = float(grid[max(ok)]) if ok else 0.0
-    return {"grid_lp": float(sol.value), "grid_lp_se": se, "V": V, "D": D, "p": p,
+    M = V.shape[0]
+    Vn, Dn = env.channel_curves(np.array([rho / M]), n_periods=max(1, config.bench_periods // 10),
+                                seed=config.bench_seed + 3 * 10**6)
+    return {"naive_split_conversion": float(Vn.sum()), "naive_split_spend": float(Dn.sum()),"grid_lp": float(sol.value), "grid_lp_se": se, "V": V, "D": D, "p": p,
             "support_stable": bool(p[:, np.setdiff1d(np.arange(len(grid)), sup)].max(initial=0.0) <= 1e-6),
             "fluid_glopt": float(fluid), "equal_split_budget": b_eq}
 
@@ -299,6 +303,8 @@ def run(config: Config, seed: int) -> dict:
     return {"rows": rows, "curves": curves,
             "bench": {"grid_lp": target, "grid_lp_se": bench["grid_lp_se"], "fluid_glopt": fluid,
                       "support_stable": bench["support_stable"],
+                      "naive_split_conversion": bench["naive_split_conversion"],
+                      "naive_split_spend": bench["naive_split_spend"],
                       "equal_split_budget": bench["equal_split_budget"]},
             "levers": {"glopt": lev["glopt"], "budget_levers": lev["budget_levers"], "roi_only": lev["roi_only"],
                        "roi_family": {str(k): v for k, v in lev["roi_family"].items()}}}
@@ -359,7 +365,10 @@ def compare(config: Config, results: list) -> list:
         est, lo, hi = slope_interval(pts[keep], curves)
         out.append(Claim(name, src, "sublinear (O(sqrt T) bandit term, notes 1.3 [R])",
                          f"{est:.3f} [{lo:.3f}, {hi:.3f}] ({len(curves)} seeds)",
-                         "slope 95% bootstrap CI upper end < 0.9", "pass" if hi < 0.9 else "fail"))
+                         "slope 95% bootstrap CI upper end < 0.9", "pass" if hi < 0.9 else "fail",
+                         "much flatter than the paper's worst-case rate: on this instance the grid LP's optimum "
+                         "uses few budgets with clear gaps, so the UCB choice settles and the regret grows "
+                         "like log T after a few hundred periods"))
     else:
         out.append(Claim(name, src, "sublinear", "regret <= 0 at some checkpoint", "regret > 0 to fit a slope", "fail",
                          "conversion above the grid LP: constraints violated, or a wrong benchmark"))
@@ -376,6 +385,15 @@ def compare(config: Config, results: list) -> list:
                      "ablation (ours)", "learning budgets pays on asymmetric channels",
                      f"{mean_spread([r['conversion'] for r in lp])} vs {mean_spread([r['conversion'] for r in eq])}",
                      f"one-sided paired t-test over seeds, p = {p:.2g} < {ALPHA}", "pass" if p < ALPHA else "fail"))
+    if "naive_split_conversion" in b:
+        nv, ns = b["naive_split_conversion"], b["naive_split_spend"]
+        gamma = config.target_roi
+        feasible = nv >= gamma * ns and ns <= config.total_budget * (1 + 1e-9)
+        out.append(Claim("naive equal split rho/M per channel (expected, no learning)", "ablation (ours)", "-",
+                         f"conversion {nv:.4f} (grid LP {b['grid_lp']:.4f}), ROI {nv / ns:.3f} vs target {gamma:g}",
+                         "reported", "info",
+                         "feasible" if feasible else "infeasible: it can convert more than the grid LP only by "
+                         "breaking the ROI constraint; the feasible equal split is the row above"))
     pac = [r["sgd-ucb/pacing"]["conversion"] / r["sgd-ucb/lp"]["conversion"] for r in rows]
     out.append(Claim("sgd-ucb with pacing channel bidders / with exact ones", "liner.com summary (notes 1.1)",
                      "graceful degradation", mean_spread(pac), "reported", "info"))
