@@ -10,5 +10,5 @@ LEARNERS = {
 }
 
 EXPERIMENTS = {
-    "continual-counting": ("onlinekit.experiments.continual_counting", "error vs T of tree, tree+Honaker and sqrt-factorization counters against closed forms; MaxSum T^(1/3) vs sqrt(d) routes"),
+    "continual-counting": ("onlinekit.experiments.continual_counting", "error vs T of tree, tree+Honaker and sqrt-factorization counters against closed forms; MaxSum and SumSelect T^(1/3) vs sqrt(d) routes, T up to 10^6"),
 }

@@ -15,8 +15,10 @@ def test_quick_experiment_runs_and_meets_claims(tmp_path):
 
     res = run_experiment("autobidding", quick=True, n_seeds=2, out=tmp_path)
     assert res.failures == []
-    rows = {r["method"]: r for r in res.table}
+    rows = {r["method"]: r for r in res.table if not r["method"].startswith("levers:")}
     assert set(rows) == {"sgd-ucb/lp", "sgd-ucb/pacing", "equal-split/lp", "sgd-ucb/lp+pacing-competitors"}
+    assert any(c.claim.startswith("budget-only levers reach GL-OPT") and c.verdict == "pass" for c in res.comparison)
+    assert (tmp_path / "comparison.md").exists()
     lp = rows["sgd-ucb/lp"]
     assert lp["conversion_mean"] <= lp["fluid_glopt_mean"]
     assert lp["grid_lp_mean"] <= lp["fluid_glopt_mean"] * 1.01
