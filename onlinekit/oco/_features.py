@@ -9,7 +9,7 @@ import numpy as np
 
 from onlinekit.base import InvalidEvent
 
-__all__ = ["FeatureIndex", "check_target", "check_matrix"]
+__all__ = ["FeatureIndex", "check_value", "check_target", "check_matrix"]
 
 
 class FeatureIndex:
@@ -35,12 +35,7 @@ class FeatureIndex:
             vals: list = []
             slots: list = []
             for k, val in x.items():
-                t = type(val)
-                if t is not float and t is not int and not isinstance(val, numbers.Real):
-                    raise InvalidEvent(f"expected a number, got {t.__name__}", field=f"x[{k!r}]")
-                fv = float(val)
-                if not math.isfinite(fv):
-                    raise InvalidEvent(f"non-finite value {fv!r}", field=f"x[{k!r}]")
+                fv = check_value(k, val)
                 j = pos.get(k)
                 if j is None:
                     if not grow:
@@ -71,10 +66,34 @@ class FeatureIndex:
             return np.zeros(0), []
         return arr, new
 
+    def known(self, x: dict) -> list[tuple[int, float]]:
+        """``(column, value)`` of the keys of dict event ``x`` already indexed, in column
+        order (unknown keys are skipped; every value is validated)."""
+        pos = self._pos
+        out = []
+        for k, val in x.items():
+            fv = check_value(k, val)
+            j = pos.get(k)
+            if j is not None:
+                out.append((j, fv))
+        out.sort()
+        return out
+
     def add(self, new) -> None:
         for k in new:
             self._pos[k] = len(self.names)
             self.names.append(k)
+
+
+def check_value(key, val) -> float:
+    """A feature value of dict key ``key`` as a finite float, or :class:`InvalidEvent`."""
+    t = type(val)
+    if t is not float and t is not int and not isinstance(val, numbers.Real):
+        raise InvalidEvent(f"expected a number, got {t.__name__}", field=f"x[{key!r}]")
+    fv = float(val)
+    if not math.isfinite(fv):
+        raise InvalidEvent(f"non-finite value {fv!r}", field=f"x[{key!r}]")
+    return fv
 
 
 def check_target(y, field: str = "y") -> float:

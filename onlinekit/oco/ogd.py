@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 from river import base as river_base
 
@@ -140,19 +137,8 @@ class _LinearOGD(Learner):
         features is not densified for a ten-key event): the kernel's left-to-right sum over
         the non-zero terms in column order, which equals the dense sum (zero terms add
         nothing, up to the sign of a zero score), then the same link."""
-        pos = self._index._pos
-        terms = []
-        for k, val in x.items():
-            t = type(val)
-            if t is not float and t is not int and not isinstance(val, numbers.Real):
-                raise InvalidEvent(f"expected a number, got {t.__name__}", field=f"x[{k!r}]")
-            fv = float(val)
-            if not math.isfinite(fv):
-                raise InvalidEvent(f"non-finite value {fv!r}", field=f"x[{k!r}]")
-            j = pos.get(k)
-            if j is not None and j < len(self.w_):
-                terms.append((j, fv))
-        terms.sort()
+        d = len(self.w_)
+        terms = [(j, v) for j, v in self._index.known(x) if j < d]
         w = self.w_
         z = float(self.bt_[0])
         for j, v in terms:
