@@ -364,7 +364,24 @@ def _export(v: Any) -> Any:
 
 def _all_str(v) -> bool:
     """Is ``v`` a list or tuple of ``str`` only (the fast path of big name lists)?"""
-    return type(v) in (list, tuple) and all(type(x) is str for x in v)
+    return type(v) in (list, tuple) and (not v or set(map(type, v)) == {str})
+
+
+#: string lists at least this long are stored as one JSON text array in the archive, encoded
+#: in pieces of _STR_PIECE names with a thread switch between pieces (a serving thread
+#: encoding a million feature names never holds the GIL for long)
+_STR_ARRAY_MIN = 50_000
+_STR_PIECE = 20_000
+
+
+def _strings_to_array(names: list[str]) -> np.ndarray:
+    import time
+
+    parts = []
+    for i in range(0, len(names), _STR_PIECE):
+        parts.append(json.dumps(names[i:i + _STR_PIECE], ensure_ascii=False)[1:-1])
+        time.sleep(0)  # let other threads run between pieces
+    return np.frombuffer(("[" + ",".join(p for p in parts if p) + "]").encode("utf-8"), dtype=np.uint8)
 
 
 def _import(v: Any, current: Any) -> Any:
@@ -425,6 +442,10 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
         return {"__tuple__": [_encode(x, arrays, f"{path}[{i}]") for i, x in enumerate(obj)]}
     if isinstance(obj, list):
         if _all_str(obj):
+            if len(obj) >= _STR_ARRAY_MIN:
+                key = f"a{len(arrays)}"
+                arrays[key] = _strings_to_array(obj)
+                return {"__strings__": key}
             return list(obj)
         return [_encode(x, arrays, f"{path}[{i}]") for i, x in enumerate(obj)]
     if isinstance(obj, dict):
@@ -446,6 +467,8 @@ def _decode(obj: Any, arrays: Any, allowed: tuple[str, ...] = ("onlinekit",)) ->
     if isinstance(obj, dict):
         if "__array__" in obj:
             return np.array(arrays[obj["__array__"]])
+        if "__strings__" in obj:
+            return json.loads(bytes(arrays[obj["__strings__"]]).decode("utf-8"))
         if "__float__" in obj:
             return float(obj["__float__"])
         if "__tuple__" in obj:

@@ -144,13 +144,14 @@ def test_nested_learners_roundtrip():
 
 
 def test_name_lists_round_trip_on_the_fast_path():
-    """Lists and tuples of strings skip the per-item export/encode; the archive still restores
-    them exactly (list stays list, tuple stays tuple), mixed lists take the slow path."""
+    """Lists and tuples of strings skip the per-item export/encode (long ones are stored as one
+    JSON text array); the archive still restores them exactly (list stays list, tuple stays
+    tuple), mixed lists take the slow path."""
     from onlinekit.base import state_from_bytes, state_to_bytes
     from onlinekit.oco import OGD
 
     m = OGD(lr=0.1)
-    m.grow_features([f"f{i}" for i in range(50_000)] + ["é", "", "__x__"])
+    m.grow_features([f"f{i}" for i in range(70_000)] + ["é", "", "__x__", 'a"\nb'])  # past _STR_ARRAY_MIN
     twin, _ = state_from_bytes(state_to_bytes(m))
     assert twin.features_ == m.features_ and type(twin.features_) is list
     assert twin.features_ is not m.features_
