@@ -172,7 +172,8 @@ def prequential_river(model, X, y, names=None) -> np.ndarray:
     """Predict-then-learn a River classifier over the rows of ``X``; returns ``P(y = 1)``.
 
     Rows become dicts keyed by ``names`` (default ``x0, x1, ...``); labels are passed as
-    ints (0/1). Used to run River's Hoeffding trees in the same harness as the forests.
+    booleans. Used to run River's Hoeffding trees in the same harness as the forests; the
+    events go through :func:`onlinekit.engine.iter_replay` (the supervised protocol).
 
     Examples
     --------
@@ -185,21 +186,16 @@ def prequential_river(model, X, y, names=None) -> np.ndarray:
     >>> bool(np.mean((p[250:] > 0.5) == y[250:]) > 0.8)
     True
     """
+    from onlinekit.engine import iter_replay
+    from onlinekit.streams import ArraySource, Schema, Stream
+
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     if names is None:
         names = [f"x{j}" for j in range(X.shape[1])]
-    if len(names) != X.shape[1]:
-        raise ValueError(f"names must give one name per column of X ({X.shape[1]}), got {list(names)}")
-    # Not engine.iter_replay: the supervised protocol treats multiclass-capable River
-    # classifiers (Hoeffding trees) as multiclass and wants class-label targets, while this
-    # harness needs P(y = 1) of a binary task.
-    out = np.empty(X.shape[0])
-    rows = X.tolist()
-    labels = [int(v) for v in y]
-    for i, (row, yi) in enumerate(zip(rows, labels, strict=True)):
-        x = dict(zip(names, row, strict=True))
-        proba = model.predict_proba_one(x)
-        out[i] = float(proba.get(1, 0.0))
-        model.learn_one(x, yi)
-    return out
+    if len(names) != X.shape[1] or "__target__" in names:
+        raise ValueError(f"names must give one new name per column of X ({X.shape[1]}), got {list(names)}")
+    src = ArraySource(columns={**{n: X[:, j] for j, n in enumerate(names)}, "__target__": y.astype(np.float64)})
+    stream = Stream(src, Schema(features=tuple(names), target="__target__"))
+    # the supervised protocol's per-event path (River models have no block path)
+    return np.concatenate([np.empty(0)] + [step.out for step in iter_replay(model, stream)])

@@ -1,4 +1,4 @@
-"""``prequential_river``: predict-then-learn of a River classifier, row by row."""
+"""``prequential_river`` runs a River model through the supervised protocol's per-event path."""
 
 import numpy as np
 import pytest
