@@ -570,7 +570,8 @@ def _describe_learner(info) -> str:
         lines.append(f"summary:  {', '.join(protocol.summary_keys)}")
     if inferred:
         lines.append(f"inferred: {', '.join(inferred)} (when not given with -p)")
-    example = " ".join(f"{r.flag} ..." for r in protocol.roles if r.required)
+    shown = [r for r in protocol.roles if r.required] or list(protocol.roles[:1])  # e.g. --value or --values
+    example = " ".join(f"{r.flag} ..." for r in shown)
     lines.append(f"example:  onlinekit replay FILE --learner {info.name} {example}".rstrip())
     return "\n".join(lines)
 
