@@ -85,5 +85,11 @@ def test_cli_experiment_on_ray_prints_only_the_table(tmp_path):
                        capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     table = (tmp_path / "table.md").read_text()
-    assert r.stdout == table + "\n" + f"wrote 6 file(s) to {tmp_path}\n"
+    import csv
+
+    with (tmp_path / "comparison.csv").open() as f:
+        verdicts = [row["verdict"] for row in csv.DictReader(f)]
+    counts = ", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(verdicts))
+    assert r.stdout == (table + "\n" + f"paper vs ours: {counts} (see {tmp_path / 'comparison.md'})\n"
+                        + f"wrote 8 file(s) to {tmp_path}\n")
     assert r.stderr == ""  # no "INFO worker.py ... Started a local Ray instance", no raylet lines
