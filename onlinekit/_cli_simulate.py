@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from onlinekit._cliutil import USER_ERRORS, fail, parse_params
+from onlinekit._cliutil import USER_ERRORS, fail, interrupted, parse_params
 
 
 def _env_list() -> str:
@@ -48,8 +48,7 @@ def simulate(env, learner, params, episodes, seed, out, checkpoint_every, resume
     try:
         report = _run(env, learner, params, episodes, seed, out, checkpoint_every, resume, record_every, progress)
     except KeyboardInterrupt as exc:
-        click.echo(f"error: {exc}" if str(exc) else "error: interrupted", err=True)
-        sys.exit(130)
+        interrupted(exc)
     except USER_ERRORS as exc:
         fail(exc, debug)
         return

@@ -20,6 +20,12 @@ def fail(exc: BaseException, debug: bool) -> None:
     sys.exit(2)
 
 
+def interrupted(exc: KeyboardInterrupt) -> None:
+    """Ctrl-C: print its one line (``interrupted at event N; ...``) and exit with status 130."""
+    click.echo(f"error: {exc}" if str(exc) else "error: interrupted", err=True)
+    sys.exit(130)
+
+
 def parse_params(items) -> dict:
     """``key=value`` strings to a dict; values are JSON when they parse, else strings.
 

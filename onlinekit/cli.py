@@ -17,6 +17,7 @@ import click
 
 from onlinekit._cliutil import USER_ERRORS as _USER_ERRORS
 from onlinekit._cliutil import fail as _fail
+from onlinekit._cliutil import interrupted
 from onlinekit._cliutil import parse_params as _parse_params
 
 DEFAULT_SOURCE = "river:Phishing"
@@ -182,7 +183,7 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
                 raise ValueError(f"{source}: no column 'y'; say which column is the target with --target (columns: {cols})")
         if target.isidentifier() and target not in cols:
             raise ValueError(f"{source}: no target column {target!r}; columns: {cols}")
-        target_kind = _target_kind(src, target)
+        target_kind, first_value = _target_kind(src, target)
         if learner is None:  # the default learner fits the target: text -> softmax, 0/1 -> logistic
             learner = {"text": "ogd-multiclass", "binary": "ogd-classifier"}.get(target_kind, "ogd")
         cls = get_learner_class(learner)
@@ -202,7 +203,7 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
         if target_kind == "text" and not labels:
             raise ValueError(f"target column {target!r} holds class labels (text): replay it with a multiclass learner "
                              f"(--learner ogd-multiclass, the default), or give a 0/1 expression such as "
-                             f"--target '{target} == \"{_first_text(src, target)}\"'")
+                             f"--target '{target} == \"{first_value}\"'")
         feats = tuple(_column_ref(c.strip(), cols) for f in features for c in f.split(",") if c.strip()) or None
         schema = Schema(features=feats, target=target, groups=tuple(groups), sensitive=sensitive)
         cats = categorical if categorical in ("auto", "none") else tuple(
@@ -250,8 +251,7 @@ def replay(source, learner, params, target, features, groups, sensitive, metric_
         report = engine.replay(model, stream, metrics=metrics, checkpoint=ckpt, checkpoint_every=checkpoint_every,
                                resume=resume, progress=show, record_every=record_every, max_events=max_events)
     except KeyboardInterrupt as exc:
-        click.echo(f"error: {exc}" if str(exc) else "error: interrupted", err=True)
-        sys.exit(130)
+        interrupted(exc)
     except _USER_ERRORS as exc:
         _fail(exc, debug)
         return
@@ -384,28 +384,23 @@ def _open_replay_source(source, errors, delimiter, no_header, names, na_values):
     return src
 
 
-def _target_kind(src, target: str) -> str:
-    """``"binary"`` (an expression, or 0/1 values in the first rows), ``"text"`` (class
-    labels) or ``"number"``."""
+def _target_kind(src, target: str) -> tuple[str, object]:
+    """``("binary", _)`` (an expression, or 0/1 values in the first rows), ``("text", v)``
+    (class labels; ``v`` the first one) or ``("number", _)``."""
     import numpy as np
 
     if not target.isidentifier():
-        return "binary"
+        return "binary", None
     try:
         chunk = next(iter(src.chunks(chunk_size=1000, kinds={target: "str_or_float"})), None)
     except ValueError:  # a malformed row: the replay reports it with its line
-        return "number"
+        return "number", None
     if chunk is None:
-        return "number"
+        return "number", None
     v = chunk.columns[target]
     if v.dtype == object and not any(_is_number(t) for t in v[:50]):
-        return "text"
-    return "binary" if v.dtype != object and bool(np.isin(v, (0.0, 1.0)).all()) else "number"
-
-
-def _first_text(src, target: str) -> str:
-    chunk = next(iter(src.chunks(chunk_size=10, kinds={target: "str_or_float"})))
-    return str(chunk.columns[target][0])
+        return "text", v[0]
+    return ("binary" if v.dtype != object and bool(np.isin(v, (0.0, 1.0)).all()) else "number"), None
 
 
 def _count_groups(src, sensitive: str) -> int:

@@ -118,7 +118,6 @@ class OGDMulticlass(Learner, river_base.Classifier):
     def _after_load(self) -> None:
         self._index = FeatureIndex(self.features_)
         self.features_ = self._index.names
-        self._codes = None
 
     @property
     def _multiclass(self) -> bool:
@@ -176,7 +175,7 @@ class OGDMulticlass(Learner, river_base.Classifier):
             return None
         v, _ = self._vector(x, grow=False)
         out = np.empty(1)
-        row, code = _kernels().predict_learn_block(v[None, :], np.zeros(1), self.W_, self.b_, self.st_.copy(),
+        row, code = _kernels().predict_learn_block(v[None, :], np.zeros(1), self.W_, self.b_, self.st_,
                                                    self._hp, False, out)
         if row >= 0:
             raise InvalidEvent("non-finite value", field=f"x[{code}]")

@@ -449,9 +449,6 @@ class ReplayBitStream(_BitStreamBase):
 
         raise EntropyMismatch("a replayed draw needs more bits than were recorded")
 
-    def _refused(self) -> None:
-        pass
-
 
 class SeededBitStream(_BitStreamBase):
     """Reproducible bits for tests of the exact samplers: **gives no privacy**.
