@@ -10,6 +10,10 @@ route             body                                     learner kind
 ``/act``          ``{"obs"?: ...}``                         decision
 ``/feedback``     ``{"obs"?, "action", "feedback"}``        decision
 ``/release``      ``{"x": number | [numbers]}``             release
+``/play``         ``{"awake"?: [0/1, ...]}``               experts (read only)
+``/play``         ``{"hint"?: [numbers]}``                 oco (read; logged with a hint)
+``/update``       ``{"losses", "awake"?, "mixture_loss"?}``  experts
+``/update``       ``{"gradient", "hint"?}``                oco
 ``/<op>/batch``   ``{"events": [...]}``                     as above
 ``/snapshot``     (none)                                   any
 ``GET /health``   --                                       any (no token needed)
@@ -48,6 +52,8 @@ from onlinekit.serve._schema import (
     parse_json,
     validate_batch,
     validate_event,
+    validate_round,
+    validate_round_batch,
 )
 from onlinekit.serve.telemetry import Telemetry
 from onlinekit.serve.service import LearnerService, Outcome, Request
@@ -289,6 +295,25 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
             return _json({"results": res} if batch else res[0])
         return fn
 
+    def round_route(op: str, batch: bool):
+        # play / update of the experts and OCO protocols; a play that only reads (no OCO hint)
+        # is answered like /predict, anything else is a logged, group-committed write
+        async def fn(request):
+            if op not in service.ops:
+                raise RequestError(404, f"learner {service.name!r} ({service.kind}) has no /{op}", "route")
+            key = _idempotency_key(request)
+            doc = parse_json(await _read_body(request))
+            if batch:
+                events = validate_round_batch(service.kind, op, doc, limits)
+            else:
+                events = [validate_round(service.kind, op, doc, limits)]
+            if op == "play" and not any(service.protocol.play_writes(ev) for ev in events):
+                res = await asyncio.to_thread(service.play, events, batch)
+                return _json({"results": res} if batch else res[0])
+            out = await committer.submit(Request(op, events, key=key, batch=batch))
+            return _json(out.body, out.status, {"Idempotent-Replayed": "true"} if out.replayed else None)
+        return fn
+
     async def health(request):
         return _json(service.health())
 
@@ -309,6 +334,10 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
     for op in _WRITE_OPS:
         routes.append(Route(f"/{op}", endpoint(f"/{op}", write_route(op, False)), methods=["POST"]))
         routes.append(Route(f"/{op}/batch", endpoint(f"/{op}/batch", write_route(op, True)), methods=["POST"]))
+
+    for op in ("play", "update"):
+        routes.append(Route(f"/{op}", endpoint(f"/{op}", round_route(op, False)), methods=["POST"]))
+        routes.append(Route(f"/{op}/batch", endpoint(f"/{op}/batch", round_route(op, True)), methods=["POST"]))
 
     async def http_error(request, exc: HTTPException):
         # unknown routes (404) and wrong methods (405): JSON like every other error
