@@ -20,6 +20,14 @@ route             body                                     learner kind
 ``GET /metrics``  --                                       any (Prometheus text)
 ================  =======================================  ==============================
 
+Experts and OCO learners (``hedge``, ``adanormalhedge``; ``omd``, ``optimistic-omd``, ``ons``,
+...) use the field names of ``onlinekit replay``: ``null`` is a sleeping expert's unknown
+loss, ``hint`` is the round's own hint (``optimistic-omd`` with ``hint="given"``).
+``/play`` answers ``{"probabilities": [...]}`` (experts) or ``{"point": [...]}`` (OCO) and
+is a read, except an OCO play with a ``hint``: it stores the hint (``set_hint``), so it is
+logged and committed like ``/update`` and answers ``{"offset", "point"}``. ``/update``
+answers ``{"offset", "count"}``.
+
 Write requests may carry an ``Idempotency-Key`` header; a retry with the same key gets the
 stored response (header ``Idempotent-Replayed: true``) and is not applied again. Errors are
 ``{"error": {"status", "field", "message"}}`` with a 4xx status naming the field; a refused
