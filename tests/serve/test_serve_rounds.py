@@ -433,3 +433,56 @@ def test_kill_9_then_restart_restores_the_experts_state(tmp_path, monkeypatch):
     assert np.array_equal(np.array(before_kill["probabilities"]), m.play(awake=np.array([1, 0, 1, 1], dtype=bool)))
     assert_same_state(svc.learner, m)
     svc.close(snapshot=False)
+
+
+# -- Redis stream source -------------------------------------------------------------------------------
+def test_redis_consumer_applies_expert_updates_and_dead_letters_bad_ones(tmp_path, redis_url):
+    """``update`` is the default operation of an experts stream; refused entries go to the
+    dead-letter stream with the field, and the state equals the in-process learner's."""
+    import json
+
+    from onlinekit.serve.consumer import RedisConsumer
+
+    url, client = redis_url
+    L, A = _expert_rounds(seed=13)
+    poison = [({"event": json.dumps({"losses": [0.1, 0.2]})}, "losses: expected 4 losses"),
+              ({"event": json.dumps({"losses": [0.1] * N_EXP, "awake": [0] * N_EXP})}, "awake: no awake expert"),
+              ({"op": "play", "event": "{}"}, "op: a play that stores nothing only reads"),
+              ({"op": "learn", "event": "{}"}, "op: operation 'learn' not served")]
+    pipe = client.pipeline()
+    for t in range(T):
+        if t % 10 == 3:
+            pipe.xadd("events", poison[t // 10][0])
+        pipe.xadd("events", {"event": json.dumps(_expert_update(L[t], A[t], True))})
+    pipe.execute()
+    svc = LearnerService(tmp_path / "state", "hedge", {"n_experts": N_EXP})
+    cons = RedisConsumer(svc, url, "g", count=16, block_ms=50)
+    n = cons.run(idle_timeout=0.3)
+    assert (n, cons.applied, cons.dead) == (T + len(poison), T, len(poison))
+    reasons = sorted(d[b"error"].decode() for _, d in client.xrange("events:dead"))
+    assert [any(r.startswith(want) for r in reasons) for _, want in poison] == [True] * len(poison), reasons
+    m = _new("hedge", {"n_experts": N_EXP})
+    for t in range(T):
+        m.update(L[t], awake=A[t])
+    assert_same_state(svc.learner, m)
+    svc.close()
+
+
+def test_redis_consumer_logs_plays_that_set_a_hint(tmp_path, redis_url):
+    import json
+
+    from onlinekit.serve.consumer import RedisConsumer
+
+    url, client = redis_url
+    G, H = _oco_rounds(seed=17)
+    params = {"n_dims": D, "hint": "given"}
+    pipe = client.pipeline()
+    for t in range(T):
+        pipe.xadd("events", {"op": "play", "event": json.dumps({"hint": H[t].tolist()})})
+        pipe.xadd("events", {"event": json.dumps({"gradient": G[t].tolist()})})
+    pipe.execute()
+    svc = LearnerService(tmp_path / "state", "optimistic-omd", params)
+    cons = RedisConsumer(svc, url, "g", count=16, block_ms=50)
+    assert cons.run(idle_timeout=0.3) == 2 * T and cons.applied == 2 * T and svc.offset == 2 * T
+    assert_same_state(svc.learner, _oco_replayed("optimistic-omd", params, G, H, True))
+    svc.close()
