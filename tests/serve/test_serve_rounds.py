@@ -291,6 +291,10 @@ def test_served_oco_equals_in_process_learner_and_log_replay(tmp_path, name, par
         r = c.post("/play/batch", json={"events": [{}, {}]})  # without a hint a play only reads
         assert r.status_code == 200 and svc.offset == before
         final_point = r.json()["results"][0]["point"]
+        metrics = c.get("/metrics").text
+    n_logged_plays = len(points) if given else 0
+    assert f'onlinekit_events_total{{op="update"}} {T}' in metrics
+    assert f'onlinekit_events_total{{op="play"}} {n_logged_plays}' in metrics
     xs, m = _oco_oracle(name, params, G, H, given)
     assert len(points) >= T // 3
     for t, p in points:
@@ -299,7 +303,6 @@ def test_served_oco_equals_in_process_learner_and_log_replay(tmp_path, name, par
     assert_same_state(svc.learner, m)
     assert_same_state(svc.learner, _oco_replayed(name, params, G, H, given))
     # every update is logged, and a play only when it carried a hint
-    n_logged_plays = len(points) if given else 0
     assert svc.offset == T + n_logged_plays
     svc.close(snapshot=False)
 
@@ -325,6 +328,8 @@ def given_omd(tmp_path):
     ("/update", {"gradient": [1.0, 2.0], "hint": [1.0, "x"]}, 422, "hint[1]"),
     ("/update", {"gradient": [1.0, 2.0], "losses": [1.0, 2.0]}, 422, "losses"),  # experts' field
     ("/update", {"hint": [1.0, 2.0]}, 422, "gradient"),
+    ("/update", {"gradient": [1e308, 1e308]}, 422, "event"),  # would overflow the state
+    ("/update/batch", {"events": [{"gradient": [1.0, 2.0]}, {"gradient": [1e308, -1e308]}]}, 422, "events[1]"),
     ("/update/batch", {"events": [{"gradient": [1.0, 2.0], "hint": [0.0, 1.0]}, {"gradient": [1.0]}]}, 422,
      "events[1].gradient"),
     ("/play", {"hint": [1.0, 2.0, 3.0]}, 422, "hint"),
