@@ -322,7 +322,8 @@ def _events_list(doc: Any, limits: Limits) -> list:
 
 def validate_round_batch(kind: str, op: str, doc: Any, limits: Limits) -> list[dict]:
     """``{"events": [...]}`` of ``play`` / ``update`` events -> normalised events."""
-    return [validate_round(kind, op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(_events_list(doc, limits))]
+    evs = _events_list(doc, limits)
+    return [validate_round(kind, op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
 
 
 _ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
