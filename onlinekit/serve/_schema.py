@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["RequestError", "Limits", "parse_json", "validate_event", "validate_batch", "fingerprint", "encode_events", "to_jsonable",
-           "OPS", "SERVED_OPS", "ROUND_OPS", "validate_round", "validate_round_batch"]
+           "OPS", "SERVED_OPS"]
 
 #: operations that change state (logged) and those that only read
 OPS = ("learn", "act", "feedback", "release")
@@ -214,7 +214,7 @@ def validate_event(op: str, ev: Any, limits: Limits, prefix: str = "") -> dict:
     return out
 
 
-def validate_batch(op: str, doc: Any, limits: Limits) -> list[dict]:
+def validate_batch(op: str, doc: Any, limits: Limits, *, _check=validate_event) -> list[dict]:
     """``{"events": [...]}`` -> normalised events (1 to ``limits.max_batch`` of them)."""
     if not isinstance(doc, dict):
         raise RequestError(422, f"expected a JSON object, got {_tname(doc)}", "body")
@@ -228,7 +228,42 @@ def validate_batch(op: str, doc: Any, limits: Limits) -> list[dict]:
         raise RequestError(422, "empty batch", "events")
     if len(evs) > limits.max_batch:
         raise RequestError(413, f"batch too large ({len(evs)} > {limits.max_batch} events)", "events")
-    return [validate_event(op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
+    return [_check(op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
+
+
+_ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def encode_events(events: list[dict]) -> list[str]:
+    """Compact JSON text of each event (what the log stores)."""
+    return [_ENCODE(ev) for ev in events]
+
+
+def fingerprint(op: str, texts: list[str], batch: bool = False) -> str:
+    """Digest of a request (operation, batch route or not, encoded events), to refuse a reused
+    idempotency key: ``/act`` and ``/act/batch`` with the same event are different requests."""
+    h = hashlib.sha256(op.encode() + (b"/batch" if batch else b""))
+    for t in texts:
+        h.update(b"\n")
+        h.update(t.encode())
+    return h.hexdigest()
+
+
+def to_jsonable(v: Any) -> Any:
+    """numpy scalars/arrays, tuples and non-string dict keys -> plain JSON (non-finite -> null)."""
+    if isinstance(v, np.ndarray):
+        return to_jsonable(v.tolist())
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, (list, tuple)):
+        return [to_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k).lower() if isinstance(k, bool) else str(k): to_jsonable(x) for k, x in v.items()}
+    return str(v)
 
 
 # -- play / update of the experts and OCO protocols ------------------------------------------------
@@ -303,59 +338,12 @@ def validate_round(kind: str, op: str, ev: Any, limits: Limits, prefix: str = ""
     return out
 
 
-def _events_list(doc: Any, limits: Limits) -> list:
-    """The ``events`` array of a batch body (1 to ``limits.max_batch`` items), unchecked."""
-    if not isinstance(doc, dict):
-        raise RequestError(422, f"expected a JSON object, got {_tname(doc)}", "body")
-    extra = set(doc) - {"events"}
-    if extra:
-        raise RequestError(422, "unknown field (allowed: events)", sorted(extra)[0])
-    evs = doc.get("events")
-    if not isinstance(evs, list):
-        raise RequestError(422, "expected an array of events" if "events" in doc else "missing required field", "events")
-    if not evs:
-        raise RequestError(422, "empty batch", "events")
-    if len(evs) > limits.max_batch:
-        raise RequestError(413, f"batch too large ({len(evs)} > {limits.max_batch} events)", "events")
-    return evs
-
-
 def validate_round_batch(kind: str, op: str, doc: Any, limits: Limits) -> list[dict]:
     """``{"events": [...]}`` of ``play`` / ``update`` events -> normalised events."""
-    evs = _events_list(doc, limits)
-    return [validate_round(kind, op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
+    def check(op_: str, ev: Any, lim: Limits, prefix: str = "") -> dict:
+        return validate_round(kind, op_, ev, lim, prefix)
+
+    return validate_batch(op, doc, limits, _check=check)
 
 
-_ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-
-
-def encode_events(events: list[dict]) -> list[str]:
-    """Compact JSON text of each event (what the log stores)."""
-    return [_ENCODE(ev) for ev in events]
-
-
-def fingerprint(op: str, texts: list[str], batch: bool = False) -> str:
-    """Digest of a request (operation, batch route or not, encoded events), to refuse a reused
-    idempotency key: ``/act`` and ``/act/batch`` with the same event are different requests."""
-    h = hashlib.sha256(op.encode() + (b"/batch" if batch else b""))
-    for t in texts:
-        h.update(b"\n")
-        h.update(t.encode())
-    return h.hexdigest()
-
-
-def to_jsonable(v: Any) -> Any:
-    """numpy scalars/arrays, tuples and non-string dict keys -> plain JSON (non-finite -> null)."""
-    if isinstance(v, np.ndarray):
-        return to_jsonable(v.tolist())
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if v is None or isinstance(v, (bool, int, str)):
-        return v
-    if isinstance(v, (list, tuple)):
-        return [to_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k).lower() if isinstance(k, bool) else str(k): to_jsonable(x) for k, x in v.items()}
-    return str(v)
+__all__ += ["ROUND_OPS", "validate_round", "validate_round_batch"]

@@ -118,9 +118,9 @@ def test_served_experts_equal_in_process_learner_and_log_replay(tmp_path, name, 
 
 def test_oracle_catches_a_route_that_drops_the_awake_mask(tmp_path, monkeypatch):
     """Sabotage: /update forgets the awake mask (every expert then counts as awake)."""
-    import onlinekit.serve.app as app_mod
+    import onlinekit.serve._schema as schema
 
-    real = app_mod.validate_round
+    real = schema.validate_round
 
     def drop_awake(kind, op, ev, limits, prefix=""):
         out = real(kind, op, ev, limits, prefix)
@@ -129,7 +129,7 @@ def test_oracle_catches_a_route_that_drops_the_awake_mask(tmp_path, monkeypatch)
         return out
 
     _check_experts_oracle(tmp_path / "ok", "hedge", {"n_experts": N_EXP}, nulls=False)  # the check passes
-    monkeypatch.setattr(app_mod, "validate_round", drop_awake)
+    monkeypatch.setattr(schema, "validate_round", drop_awake)
     with pytest.raises(AssertionError):
         _check_experts_oracle(tmp_path / "sabotaged", "hedge", {"n_experts": N_EXP}, nulls=False)
 
