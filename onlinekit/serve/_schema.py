@@ -214,7 +214,7 @@ def validate_event(op: str, ev: Any, limits: Limits, prefix: str = "") -> dict:
     return out
 
 
-def validate_batch(op: str, doc: Any, limits: Limits, *, _check=validate_event) -> list[dict]:
+def validate_batch(op: str, doc: Any, limits: Limits) -> list[dict]:
     """``{"events": [...]}`` -> normalised events (1 to ``limits.max_batch`` of them)."""
     if not isinstance(doc, dict):
         raise RequestError(422, f"expected a JSON object, got {_tname(doc)}", "body")
@@ -228,7 +228,7 @@ def validate_batch(op: str, doc: Any, limits: Limits, *, _check=validate_event) 
         raise RequestError(422, "empty batch", "events")
     if len(evs) > limits.max_batch:
         raise RequestError(413, f"batch too large ({len(evs)} > {limits.max_batch} events)", "events")
-    return [_check(op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
+    return [validate_event(op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
 
 
 _ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
@@ -340,10 +340,11 @@ def validate_round(kind: str, op: str, ev: Any, limits: Limits, prefix: str = ""
 
 def validate_round_batch(kind: str, op: str, doc: Any, limits: Limits) -> list[dict]:
     """``{"events": [...]}`` of ``play`` / ``update`` events -> normalised events."""
-    def check(op_: str, ev: Any, lim: Limits, prefix: str = "") -> dict:
-        return validate_round(kind, op_, ev, lim, prefix)
-
-    return validate_batch(op, doc, limits, _check=check)
+    evs = doc.get("events") if isinstance(doc, dict) and len(doc) == 1 else None
+    if type(evs) is not list or not 0 < len(evs) <= limits.max_batch:
+        validate_batch(op, doc, limits)  # a bad batch body: refused there, before any event is read
+        raise RequestError(422, "expected {\"events\": [...]}", "body")  # pragma: no cover
+    return [validate_round(kind, op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
 
 
 __all__ += ["ROUND_OPS", "validate_round", "validate_round_batch"]
