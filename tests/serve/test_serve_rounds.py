@@ -287,9 +287,37 @@ def _oco_replayed(name, params, G, H, given: bool):
 
 @pytest.mark.parametrize(("name", "params"), OCO_CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(OCO_CASES)])
 def test_served_oco_equals_in_process_learner_and_log_replay(tmp_path, name, params):
+    _check_oco_oracle(tmp_path, name, params)
+
+
+def test_oracle_catches_an_update_route_that_drops_the_hint(tmp_path, monkeypatch):
+    """Sabotage: /update forgets the round's hint (the learner keeps the previous one)."""
+    import onlinekit.serve._schema as schema
+
+    real = schema.validate_round
+
+    def drop_hint(kind, op, ev, limits, prefix=""):
+        out = real(kind, op, ev, limits, prefix)
+        if op == "update":
+            out.pop("hint", None)
+        return out
+
+    monkeypatch.setattr(schema, "validate_round", drop_hint)
+    with pytest.raises(AssertionError):
+        _check_oco_oracle(tmp_path, "optimistic-omd", {"n_dims": D, "hint": "given"})
+
+
+def _check_oco_oracle(tmp_path, name, params) -> None:
     G, H = _oco_rounds()
     given = params.get("hint") == "given"
     svc = LearnerService(tmp_path / "state", name, params, snapshot_every=0)
+    try:
+        _check_served_oco(svc, name, params, G, H, given)
+    finally:
+        svc.close(snapshot=False)
+
+
+def _check_served_oco(svc, name, params, G, H, given) -> None:
     with TestClient(create_app(svc)) as c:
         points = _serve_oco(svc, c, G, H, given)
         before = svc.offset
@@ -309,7 +337,6 @@ def test_served_oco_equals_in_process_learner_and_log_replay(tmp_path, name, par
     assert_same_state(svc.learner, _oco_replayed(name, params, G, H, given))
     # every update is logged, and a play only when it carried a hint
     assert svc.offset == T + n_logged_plays
-    svc.close(snapshot=False)
 
 
 @pytest.fixture
@@ -374,7 +401,30 @@ def test_hint_refused_by_a_learner_without_given_hints(tmp_path):
 def test_restart_replays_updates_and_logged_plays(tmp_path):
     """Snapshots every 7 events, no final snapshot: the restart loads the newest snapshot and
     replays the log tail (updates and the plays that set a hint) to the uninterrupted state."""
+    _check_restart(tmp_path)
+
+
+def test_restart_check_catches_a_recovery_that_skips_logged_plays(tmp_path, monkeypatch):
+    """Sabotage: recovery replays the updates but not the plays that set a hint."""
+    from onlinekit.serve.log import EventLog
+
+    real = EventLog.read
+
+    def no_plays(self, *args, **kwargs):
+        return (row for row in real(self, *args, **kwargs) if row[1] != "play")
+
+    monkeypatch.setattr(EventLog, "read", no_plays)
+    with pytest.raises(AssertionError):
+        _check_restart(tmp_path)
+
+
+def _check_restart(tmp_path) -> None:
+    """First half with snapshots every 7 events, a restart, the second half and a last play
+    with the next round's hint (no snapshot after the restart): the final restart replays
+    the whole second half. A hint moves only the play point (``x``, not ``xhat``), so the
+    last logged play is what shows whether plays are replayed."""
     G, H = _oco_rounds(seed=5)
+    nxt = (H[-1] + 0.5).tolist()
     params = {"n_dims": D, "hint": "given"}
     state = tmp_path / "state"
     svc = LearnerService(state, "optimistic-omd", params, snapshot_every=7)
@@ -382,19 +432,27 @@ def test_restart_replays_updates_and_logged_plays(tmp_path):
         _serve_oco(svc, c, G, H, True, 0, T // 2)
     offset = svc.offset
     svc.close(snapshot=False)
-    svc = LearnerService(state, snapshot_every=7)  # recovers; then the second half
+    svc = LearnerService(state, snapshot_every=0)  # recovers; then the second half
     assert svc.offset == offset
     with TestClient(create_app(svc)) as c:
         _serve_oco(svc, c, G, H, True, T // 2, T)
         r = c.post("/update", json={"gradient": G[3].tolist()}, headers={"Idempotency-Key": "g3"})  # a retry
         assert r.headers.get("Idempotent-Replayed") == "true"
+        r = c.post("/play", json={"hint": nxt})
+        assert r.status_code == 200
+        point = r.json()["point"]
     live = svc.learner.state_dict()
     svc.close(snapshot=False)
     restarted = LearnerService(state)
-    assert 0 < restarted.snapshot_offset <= restarted.offset  # a snapshot, then the log after it
-    assert_same_state(restarted.learner, _loaded(restarted, live))
-    assert_same_state(restarted.learner, _oco_replayed("optimistic-omd", params, G, H, True))
-    restarted.close(snapshot=False)
+    try:
+        assert 0 < restarted.snapshot_offset <= offset < restarted.offset  # a snapshot, then the log after it
+        assert np.array_equal(restarted.learner.play(), np.array(point))
+        assert_same_state(restarted.learner, _loaded(restarted, live))
+        oracle = _oco_replayed("optimistic-omd", params, G, H, True)
+        oracle.set_hint(np.array(nxt))
+        assert_same_state(restarted.learner, oracle)
+    finally:
+        restarted.close(snapshot=False)
 
 
 def test_kill_9_then_restart_restores_the_experts_state(tmp_path, monkeypatch):
