@@ -134,6 +134,25 @@ def test_oracle_catches_a_route_that_drops_the_awake_mask(tmp_path, monkeypatch)
         _check_experts_oracle(tmp_path / "sabotaged", "hedge", {"n_experts": N_EXP}, nulls=False)
 
 
+def test_mixture_loss_is_passed_on(tmp_path):
+    """``mixture_loss`` (the learner's own loss, e.g. of the weighted-average prediction)
+    replaces the expected loss in the regrets, as ``update(..., mixture_loss=)`` does."""
+    L, A = _expert_rounds(seed=3)
+    mix = np.random.default_rng(4).random(T)
+    svc = LearnerService(tmp_path / "state", "adanormalhedge", {"n_experts": N_EXP}, snapshot_every=0)
+    with TestClient(create_app(svc)) as c:
+        for t in range(T):
+            ev = {**_expert_update(L[t], A[t], True), "mixture_loss": float(mix[t])}
+            assert c.post("/update", json=ev).status_code == 200
+    m, plain = _new("adanormalhedge", {"n_experts": N_EXP}), _new("adanormalhedge", {"n_experts": N_EXP})
+    for t in range(T):
+        m.update(L[t], awake=A[t], mixture_loss=float(mix[t]))
+        plain.update(L[t], awake=A[t])
+    assert_same_state(svc.learner, m)
+    assert not np.array_equal(svc.learner.R_, plain.R_)  # the field made a difference
+    svc.close(snapshot=False)
+
+
 @pytest.fixture
 def hedge(tmp_path):
     s = LearnerService(tmp_path / "state", "hedge", {"n_experts": 3}, snapshot_every=0)
