@@ -116,20 +116,24 @@ def test_served_experts_equal_in_process_learner_and_log_replay(tmp_path, name, 
     _check_experts_oracle(tmp_path, name, params)
 
 
-def test_oracle_catches_a_route_that_drops_the_awake_mask(tmp_path, monkeypatch):
-    """Sabotage: /update forgets the awake mask (every expert then counts as awake)."""
+def _drop_from_updates(monkeypatch, field: str) -> None:
+    """Sabotage the service: every validated /update event loses ``field``."""
     import onlinekit.serve._schema as schema
 
     real = schema.validate_round
 
-    def drop_awake(kind, op, ev, limits, prefix=""):
+    def dropped(kind, op, ev, limits, prefix=""):
         out = real(kind, op, ev, limits, prefix)
         if op == "update":
-            out.pop("awake", None)
+            out.pop(field, None)
         return out
 
+    monkeypatch.setattr(schema, "validate_round", dropped)
+
+def test_oracle_catches_a_route_that_drops_the_awake_mask(tmp_path, monkeypatch):
+    """Sabotage: /update forgets the awake mask (every expert then counts as awake)."""
     _check_experts_oracle(tmp_path / "ok", "hedge", {"n_experts": N_EXP}, nulls=False)  # the check passes
-    monkeypatch.setattr(schema, "validate_round", drop_awake)
+    _drop_from_updates(monkeypatch, "awake")
     with pytest.raises(AssertionError):
         _check_experts_oracle(tmp_path / "sabotaged", "hedge", {"n_experts": N_EXP}, nulls=False)
 
@@ -311,17 +315,7 @@ def test_served_oco_equals_in_process_learner_and_log_replay(tmp_path, name, par
 
 def test_oracle_catches_an_update_route_that_drops_the_hint(tmp_path, monkeypatch):
     """Sabotage: /update forgets the round's hint (the learner keeps the previous one)."""
-    import onlinekit.serve._schema as schema
-
-    real = schema.validate_round
-
-    def drop_hint(kind, op, ev, limits, prefix=""):
-        out = real(kind, op, ev, limits, prefix)
-        if op == "update":
-            out.pop("hint", None)
-        return out
-
-    monkeypatch.setattr(schema, "validate_round", drop_hint)
+    _drop_from_updates(monkeypatch, "hint")
     with pytest.raises(AssertionError):
         _check_oco_oracle(tmp_path, "optimistic-omd", {"n_dims": D, "hint": "given"})
 
