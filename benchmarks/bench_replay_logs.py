@@ -5,6 +5,8 @@ Compared in the same run, on the same rows:
 * ``oco``: 500,000 gradients (``synthetic:oco-gradients``, d = 10) replayed by
   ``replay_log`` through OMD on the unit ball (chunks, per-block validation, row-order sums,
   a comparator at every record point) against ``OMD.update_many`` on the same matrix;
+* ``experts``: 200,000 rounds of 5 sleeping experts (``synthetic:expert-losses``, 30% asleep)
+  replayed through AdaNormalHedge against ``AdaNormalHedge.update_many`` on the same matrices;
 * ``release``: 2^20 counts (``synthetic:counts``) through ``replay_log`` with a seeded tree
   counter (exact running sums, errors, releases kept for ``releases.csv``) against
   ``TreeCounter.release_many`` on the same vector.
@@ -31,11 +33,12 @@ def _best(fn, repeat):
 
 
 def run(quick: bool = False) -> dict:
+    from onlinekit.experts import AdaNormalHedge
     from onlinekit.oco import OMD
     from onlinekit.privacy import TreeCounter
     from onlinekit.protocols import replay_log
     from onlinekit.streams import ArraySource
-    from onlinekit.streams.protocol_logs import Counts, OCOGradients
+    from onlinekit.streams.protocol_logs import Counts, ExpertLosses, OCOGradients
 
     n, T, repeat = (50_000, 2**16, 1) if quick else (500_000, 2**20, 3)
     gen = OCOGradients(n=n, d=10, seed=0)
@@ -46,6 +49,17 @@ def run(quick: bool = False) -> dict:
     replay_log(OMD(n_dims=10), ArraySource(columns={k: v[:100] for k, v in cols.items()}), names)  # JIT warm-up
     oco_p, oco_pc = _best(lambda: replay_log(OMD(n_dims=10), src, names), repeat)
     oco_l, oco_lc = _best(lambda: OMD(n_dims=10).update_many(G), repeat)
+
+    n_exp = 20_000 if quick else 200_000
+    egen = ExpertLosses(n=n_exp, k=5, sleep=0.3, seed=0)
+    ecols = {c: np.concatenate([ch.columns[c] for ch in egen.chunks()]) for c in egen.column_names()}
+    eroles = {"experts": tuple(f"e{j}" for j in range(5)), "awake": tuple(f"a{j}" for j in range(5))}
+    EL = np.column_stack([ecols[c] for c in eroles["experts"]])
+    EA = np.column_stack([ecols[c] for c in eroles["awake"]]) == 1
+    esrc = ArraySource(columns=ecols)
+    replay_log(AdaNormalHedge(n_experts=5), ArraySource(columns={k: v[:100] for k, v in ecols.items()}), eroles)
+    exp_p, exp_pc = _best(lambda: replay_log(AdaNormalHedge(n_experts=5), esrc, eroles), repeat)
+    exp_l, exp_lc = _best(lambda: AdaNormalHedge(n_experts=5).update_many(EL, EA), repeat)
 
     x = np.concatenate([ch.columns["count"] for ch in Counts(n=T, seed=0).chunks()])
     csrc = ArraySource(columns={"count": x})
@@ -60,6 +74,12 @@ def run(quick: bool = False) -> dict:
         "oco_update_many_events_per_s": n / oco_l,
         "oco_update_many_events_per_cpu_s": n / oco_lc,
         "oco_protocol_over_learner_cpu": oco_pc / oco_lc,
+        "experts_events": n_exp,
+        "experts_replay_events_per_s": n_exp / exp_p,
+        "experts_replay_events_per_cpu_s": n_exp / exp_pc,
+        "experts_update_many_events_per_s": n_exp / exp_l,
+        "experts_update_many_events_per_cpu_s": n_exp / exp_lc,
+        "experts_protocol_over_learner_cpu": exp_pc / exp_lc,
         "release_events": T,
         "release_replay_events_per_s": T / rel_p,
         "release_replay_events_per_cpu_s": T / rel_pc,

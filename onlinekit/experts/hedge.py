@@ -63,19 +63,32 @@ class _SleepingExperts(Learner):
         return -1.0
 
     # -- validation ----------------------------------------------------------------------
-    def _check_losses(self, losses, awake: np.ndarray, field: str = "losses", offset=None) -> np.ndarray:
-        n = int(self.n_experts)
-        a = np.asarray(losses)
-        if a.ndim != 1 or a.shape[0] != n:
-            raise InvalidEvent(f"expected {n} losses, got shape {a.shape}", field=field, offset=offset)
-        if a.dtype.kind not in "fiub":
-            raise InvalidEvent(f"expected numbers, got dtype {a.dtype}", field=field, offset=offset)
-        a = a.astype(np.float64)
-        bad = awake & ~np.isfinite(a)
-        if bad.any():
-            j = int(np.flatnonzero(bad)[0])
-            raise InvalidEvent(f"non-finite loss {a[j]!r} for an awake expert", field=f"{field}[{j}]", offset=offset)
-        return np.where(awake, a, 0.0)
+    @staticmethod
+    def _checked_losses(L: np.ndarray, A: np.ndarray, single: bool) -> np.ndarray:
+        """``L`` as float64 with sleeping entries zeroed, after the checks of every row.
+
+        The first failing row is reported, as a loop over the rows would: no awake expert,
+        else losses that are not numbers, else a non-finite loss of an awake expert.
+        """
+        n = L.shape[0]
+        if n == 0:
+            return np.zeros(L.shape)
+        asleep = ~A.any(axis=1)
+        if L.dtype.kind not in "fiub":
+            if asleep[0]:
+                raise InvalidEvent("no awake expert", field="awake", offset=None if single else 0)
+            raise InvalidEvent(f"expected numbers, got dtype {L.dtype}", field="losses", offset=None if single else 0)
+        Lf = L.astype(np.float64)
+        bad = A & ~np.isfinite(Lf)
+        failing = np.flatnonzero(asleep | bad.any(axis=1))
+        if failing.size:
+            i = int(failing[0])
+            off = None if single else i
+            if asleep[i]:
+                raise InvalidEvent("no awake expert", field="awake", offset=off)
+            j = int(np.flatnonzero(bad[i])[0])
+            raise InvalidEvent(f"non-finite loss {Lf[i, j]!r} for an awake expert", field=f"losses[{j}]", offset=off)
+        return np.where(A, Lf, 0.0)
 
     @staticmethod
     def _check_mix(mixture_loss, field="mixture_loss", offset=None) -> float:
@@ -142,13 +155,7 @@ class _SleepingExperts(Learner):
                 raise InvalidEvent(f"expected a mask of shape {(n, n_exp) if not _single else (n_exp,)}, got {shape}",
                                    field="awake")
             A = _as_bool(A, "awake", 0 if _single else None)
-        rows = []
-        for i in range(n):
-            off = None if _single else i
-            if not A[i].any():
-                raise InvalidEvent("no awake expert", field="awake", offset=off)
-            rows.append(self._check_losses(L[i], A[i], offset=off))
-        Lc = np.array(rows).reshape(n, n_exp)
+        Lc = self._checked_losses(L, A, _single)
         if mixture_loss is not None:
             M = np.asarray(mixture_loss)
             if M.shape != (n,):

@@ -109,3 +109,61 @@ def test_bad_input_names_field_and_offset():
     with pytest.raises(InvalidEvent, match="awake"):
         m.update(np.zeros(3), awake=np.array([0, 2, 1]))
     assert m.t_ == 0 and not m.R_.any()
+
+
+def _first_refusal_of_the_loop(cls, L, A):
+    """Slow reference: ``update`` row by row on a copy; the first refusal, with its row."""
+    m = cls(n_experts=L.shape[1])
+    for i in range(L.shape[0]):
+        try:
+            m.update(L[i], awake=A[i])
+        except InvalidEvent as err:
+            return i, err.field, str(err).split(": ", 2)[-1]
+    return None
+
+
+@pytest.mark.parametrize("cls", [Hedge, AdaNormalHedge])
+def test_block_refuses_the_row_the_per_round_loop_refuses(cls):
+    """update_many's vectorised checks report the same first row, field and message as a loop
+    of update() calls, and leave the state unchanged."""
+    _check_block_refusals(cls)
+
+
+def test_block_refusal_check_catches_checks_run_from_the_last_row(monkeypatch):
+    """Sabotage: the block reports its last failing row (a reversed scan) -- the check fails."""
+    real = Hedge._checked_losses
+
+    def reversed_scan(L, A, single):
+        return real(L[::-1], A[::-1], single)[::-1]
+
+    monkeypatch.setattr(Hedge, "_checked_losses", staticmethod(reversed_scan))
+    with pytest.raises(AssertionError):
+        _check_block_refusals(Hedge)
+
+
+def _check_block_refusals(cls):
+    rng = np.random.default_rng(5)
+    faults = 0
+    for trial in range(120):
+        n, k = int(rng.integers(1, 7)), 4
+        L = rng.random((n, k))
+        A = rng.random((n, k)) < 0.7
+        if trial % 4 == 1:
+            L[rng.integers(n), rng.integers(k)] = (np.nan, np.inf, -np.inf)[trial % 3]
+        if trial % 5 == 2:
+            A[rng.integers(n)] = False
+        if trial % 9 == 3:
+            L = L.astype(object)
+        m = cls(n_experts=k)
+        m.update_many(rng.random((2, k)))
+        before = (m.R_.copy(), m.C_.copy(), m.t_)
+        want = _first_refusal_of_the_loop(cls, L, A)
+        try:
+            m.update_many(L, awake=A)
+        except InvalidEvent as err:
+            faults += 1
+            assert want == (err.offset, err.field, str(err).split(": ", 2)[-1]), (trial, want, str(err))
+            assert np.array_equal(m.R_, before[0]) and np.array_equal(m.C_, before[1]) and m.t_ == before[2]
+        else:
+            assert want is None, (trial, want)
+    assert faults > 30  # the draw exercises the refusals
