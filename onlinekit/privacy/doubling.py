@@ -34,8 +34,9 @@ class DoublingCounter(Learner):
         ``"tree"`` (:class:`TreeCounter`), ``"sqrt"`` (:class:`SqrtFactorCounter`) or
         ``"optimal"`` (:class:`OptimalFactorCounter`).
     params
-        Keyword arguments of that counter; its ``T`` is the first epoch's length. With seeded
-        noise, epoch ``i`` uses the ``i``-th seed spawned from ``params["seed"]``.
+        Keyword arguments of that counter (default: its defaults); its ``T`` is the first
+        epoch's length (default 1: epochs of 1, 2, 4, ... events). With seeded noise, epoch
+        ``i`` uses the ``i``-th seed spawned from ``params["seed"]``.
     max_epochs
         Stop (raise on further releases) after this many epochs; None for no limit.
 
@@ -80,11 +81,11 @@ class DoublingCounter(Learner):
         self.max_epochs = max_epochs
         if counter not in ("tree", "sqrt", "optimal"):
             raise InvalidEvent(f"must be 'tree', 'sqrt' or 'optimal', got {counter!r}", field="counter")
-        if not isinstance(params, dict) or "T" not in params:
-            raise InvalidEvent("must be a dict of counter arguments including T", field="params")
+        if params is not None and not isinstance(params, dict):
+            raise InvalidEvent(f"must be a dict of counter arguments, got {type(params).__name__}", field="params")
         if max_epochs is not None:
             check_int(max_epochs, "max_epochs")
-        self._template = self._cls()(**params)
+        self._template = self._cls()(**{"T": 1, **(params or {})})
         self.reset()
 
     def _cls(self):

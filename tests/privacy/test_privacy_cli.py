@@ -76,6 +76,10 @@ def test_doubling_counter_needs_no_horizon(counts_csv, tmp_path):
                    "-p", 'params={"T": 16, "noise": "seeded", "seed": 0}', "--out", str(out)], cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert _report(out)["n_events"] == N
+    r = run_piped(["replay", str(counts_csv), "--learner", "doubling-counter", "--value", "count", "--out",
+                   str(tmp_path / "defaults")], cwd=tmp_path)  # no parameters at all
+    assert r.returncode == 0, r.stderr
+    assert _report(tmp_path / "defaults")["n_events"] == N
 
 
 @pytest.mark.parametrize("args, needle", [

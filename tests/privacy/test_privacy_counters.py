@@ -437,6 +437,12 @@ def test_doubling_counter_exactness():  # its conformance checks run in tests/te
         c = DoublingCounter(counter, {"T": 3, "noise": "none", "bounds": (0, 2)})
         np.testing.assert_allclose(c.release_many(x), np.cumsum(x), atol=1e-9)
         assert c.epoch_ == 3  # epochs of 3, 6, 12, 24 steps
+    d = DoublingCounter(params={"noise": "none", "bounds": (0, 2)})  # no T: the first epoch holds one event
+    np.testing.assert_allclose(d.release_many(x), np.cumsum(x), atol=1e-9)
+    assert d.epoch_ == 5  # epochs of 1, 2, 4, 8, 16, 32 steps: event 39 is in the sixth
+    with pytest.raises(InvalidEvent, match="dict") as info:
+        DoublingCounter(params=[("T", 4)])
+    assert info.value.field == "params"
 
 
 def test_doubling_counter_variance_monte_carlo_and_limits():
