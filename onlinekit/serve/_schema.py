@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
 
-__all__ = ["RequestError", "Limits", "parse_json", "validate_event", "validate_batch", "fingerprint", "encode_events", "to_jsonable",
-           "OPS", "SERVED_OPS"]
+__all__ = ["RequestError", "Limits", "parse_json", "parse_events", "validate_event", "validate_batch", "fingerprint",
+           "encode_events", "to_jsonable", "OPS", "SERVED_OPS"]
 
 #: operations that change state (logged) and those that only read
 OPS = ("learn", "act", "feedback", "release")
@@ -63,30 +64,121 @@ def _refuse_constant(name: str):
 
 
 def _no_duplicates(pairs):
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise RequestError(400, f"duplicate key {k!r}", "body")
-        out[k] = v
+    out = dict(pairs)
+    if len(out) != len(pairs):  # some key came twice: name the first one repeated
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise RequestError(400, f"duplicate key {k!r}", "body")
+            seen.add(k)
     return out
 
 
-def parse_json(raw: bytes) -> Any:
-    """Parse a request body strictly; 400 naming ``body`` on any problem."""
+#: one strict decoder for every request (``json.loads`` with hooks builds a new one per call)
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+_SCAN = _DECODER.scan_once
+_WS = re.compile(r"[ \t\n\r]*")
+_BATCH_HEAD = re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"events"[ \t\n\r]*:[ \t\n\r]*\[')
+
+
+def _text(raw: bytes) -> str:
     if not raw:
         raise RequestError(400, "empty body; expected a JSON object", "body")
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise RequestError(400, "body is not UTF-8", "body") from None
+
+
+def _decode(text: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+        return _DECODER.decode(text)
     except RequestError:
         raise
     except RecursionError:
         raise RequestError(400, "JSON nested too deeply", "body") from None
     except ValueError as exc:
         raise RequestError(400, f"malformed JSON: {exc}", "body") from None
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse a request body strictly; 400 naming ``body`` on any problem."""
+    return _decode(_text(raw))
+
+
+def _split_batch(text: str) -> tuple[list, list[tuple[int, int]]] | None:
+    """``{"events": [e0, e1, ...]}`` -> the parsed events and the span of each one's text.
+
+    Only for that exact shape (the key written plainly, nothing else in the object); any
+    other text -- including every malformed one -- returns ``None`` and goes through
+    :func:`parse_json`, which gives the answer (and the error) of record.
+    """
+    m = _BATCH_HEAD.match(text)
+    if m is None:
+        return None
+    i = _WS.match(text, m.end()).end()
+    events: list = []
+    spans: list[tuple[int, int]] = []
+    if text.startswith("]", i):
+        return None  # empty batch: the strict path words the refusal
+    scan, ws = _SCAN, _WS.match
+    try:
+        while True:
+            ev, end = scan(text, i)
+            events.append(ev)
+            spans.append((i, end))
+            c = text[end:end + 1]
+            if c != "," and c != "]":
+                end = ws(text, end).end()
+                c = text[end:end + 1]
+            if c == ",":
+                i = ws(text, end + 1).end()
+            elif c == "]":
+                break
+            else:
+                return None
+    except RequestError:
+        raise
+    except (StopIteration, ValueError, RecursionError):
+        return None
+    i = ws(text, end + 1).end()
+    if not text.startswith("}", i) or _WS.match(text, i + 1).end() != len(text):
+        return None
+    return events, spans
+
+
+def parse_events(op: str, raw: bytes, limits: Limits, batch: bool = False) -> tuple[list[dict], list[str]]:
+    """Parse and validate a request body: its normalised events and each one's JSON text.
+
+    The text logged for an event is the client's own text of it when that decodes to the
+    normalised event (it does whenever validation added no default field), so the numbers are
+    not formatted a second time; otherwise the normalised event is encoded. Refusals are those
+    of :func:`parse_json` with :func:`validate_event` / :func:`validate_batch`.
+
+    Examples
+    --------
+    >>> parse_events("learn", b'{"x": [1, 2.5], "y": 3}', Limits())
+    ([{'x': [1, 2.5], 'y': 3}], ['{"x": [1, 2.5], "y": 3}'])
+    >>> evs, texts = parse_events("act", b'{"events": [{}, {"obs": 1}]}', Limits(), batch=True)
+    >>> evs, texts
+    ([{'obs': None}, {'obs': 1}], ['{"obs":null}', '{"obs": 1}'])
+    """
+    text = _text(raw)
+    if not batch:
+        doc = _decode(text)
+        ev = validate_event(op, doc, limits)
+        if len(ev) == len(doc):
+            return [ev], [text.strip(" \t\n\r")]
+        return [ev], encode_events([ev])
+    split = _split_batch(text)
+    if split is None:
+        doc = _decode(text)
+        evs = validate_batch(op, doc, limits)
+        return evs, encode_events(evs)
+    docs, spans = split
+    evs = validate_batch(op, {"events": docs}, limits)
+    texts = [text[s:e] if len(ev) == len(d) else _ENCODE(ev) for ev, d, (s, e) in zip(evs, docs, spans, strict=True)]
+    return evs, texts
 
 
 def _number(v: Any, field: str) -> float | int:
@@ -140,6 +232,18 @@ def _all_fine(values, limits: Limits) -> bool:
 _FLOAT_ONLY = {float}
 
 
+def _plain_number(v: Any, limits: Limits) -> bool:
+    """Fast path: ``v`` a finite float or an in-range int, within the bound (else the exact check)."""
+    t = type(v)
+    if t is float:
+        if not math.isfinite(v):
+            return False
+    elif t is not int or abs(v) > _MAX_INT:
+        return False
+    m = limits.max_abs_value
+    return m is None or abs(v) <= m
+
+
 def _features(v: Any, field: str, limits: Limits) -> Any:
     if isinstance(v, dict):
         if len(v) > limits.max_features:
@@ -169,6 +273,11 @@ _FIELDS = {
 
 def validate_event(op: str, ev: Any, limits: Limits, prefix: str = "") -> dict:
     """Check one event of operation ``op``; returns it normalised (a new dict)."""
+    if op == "learn" and type(ev) is dict and len(ev) == 2:  # the common shape, checked at once
+        x, y = ev.get("x"), ev.get("y")
+        if _plain_number(y, limits) and type(x) in (dict, list) and len(x) <= limits.max_features \
+                and _all_fine(x if type(x) is list else list(x.values()), limits):
+            return {"x": x, "y": y}
     if not isinstance(ev, dict):
         raise RequestError(422, f"expected a JSON object, got {_tname(ev)}", prefix.rstrip(".") or "body")
     required, optional = _FIELDS[op]
