@@ -180,7 +180,7 @@ def river_app():
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from onlinekit.serve._schema import Limits, parse_json, validate_batch, validate_event
+    from onlinekit.serve._schema import Limits, parse_events
 
     model = linear_model.LinearRegression(optimizer=optim.SGD(0.01))
     lock = threading.Lock()
@@ -190,20 +190,20 @@ def river_app():
         return {f"x{j}": v for j, v in enumerate(x)} if isinstance(x, list) else x
 
     async def learn(request):
-        ev = validate_event("learn", parse_json(await request.body()), limits)
+        ev = parse_events("learn", await request.body(), limits)[0][0]
         with lock:
             model.learn_one(_x(ev["x"]), ev["y"])
         return Response(b'{"count":1}', media_type="application/json")
 
     async def learn_batch(request):
-        evs = validate_batch("learn", parse_json(await request.body()), limits)
+        evs = parse_events("learn", await request.body(), limits, batch=True)[0]
         with lock:
             for ev in evs:
                 model.learn_one(_x(ev["x"]), ev["y"])
         return Response(json.dumps({"count": len(evs)}).encode(), media_type="application/json")
 
     async def predict(request):
-        ev = validate_event("predict", parse_json(await request.body()), limits)
+        ev = parse_events("predict", await request.body(), limits)[0][0]
         with lock:
             p = model.predict_one(_x(ev["x"]))
         return Response(json.dumps({"prediction": p}).encode(), media_type="application/json")

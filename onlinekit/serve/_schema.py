@@ -166,17 +166,17 @@ def parse_events(op: str, raw: bytes, limits: Limits, batch: bool = False) -> tu
     text = _text(raw)
     if not batch:
         doc = _decode(text)
-        ev = validate_event(op, doc, limits)
+        ev = _checked(op, doc, limits)
         if len(ev) == len(doc):
             return [ev], [text.strip(" \t\n\r")]
         return [ev], encode_events([ev])
     split = _split_batch(text)
     if split is None:
         doc = _decode(text)
-        evs = validate_batch(op, doc, limits)
+        evs = validate_batch(op, doc, limits, _check=_checked)
         return evs, encode_events(evs)
     docs, spans = split
-    evs = validate_batch(op, {"events": docs}, limits)
+    evs = validate_batch(op, {"events": docs}, limits, _check=_checked)
     texts = [text[s:e] if len(ev) == len(d) else _ENCODE(ev) for ev, d, (s, e) in zip(evs, docs, spans, strict=True)]
     return evs, texts
 
@@ -273,11 +273,6 @@ _FIELDS = {
 
 def validate_event(op: str, ev: Any, limits: Limits, prefix: str = "") -> dict:
     """Check one event of operation ``op``; returns it normalised (a new dict)."""
-    if op == "learn" and type(ev) is dict and len(ev) == 2:  # the common shape, checked at once
-        x, y = ev.get("x"), ev.get("y")
-        if _plain_number(y, limits) and type(x) in (dict, list) and len(x) <= limits.max_features \
-                and _all_fine(x if type(x) is list else list(x.values()), limits):
-            return {"x": x, "y": y}
     if not isinstance(ev, dict):
         raise RequestError(422, f"expected a JSON object, got {_tname(ev)}", prefix.rstrip(".") or "body")
     required, optional = _FIELDS[op]
@@ -320,7 +315,18 @@ def validate_event(op: str, ev: Any, limits: Limits, prefix: str = "") -> dict:
     return out
 
 
-def validate_batch(op: str, doc: Any, limits: Limits) -> list[dict]:
+def _checked(op: str, ev: Any, limits: Limits, prefix: str = "") -> dict:
+    """:func:`validate_event`, with the common learn shape (``{"x": all-float features,
+    "y": number}``) checked at once; any other event takes the full check."""
+    if op == "learn" and type(ev) is dict and len(ev) == 2:
+        x, y = ev.get("x"), ev.get("y")
+        if _plain_number(y, limits) and type(x) in (dict, list) and len(x) <= limits.max_features \
+                and _all_fine(x if type(x) is list else list(x.values()), limits):
+            return {"x": x, "y": y}
+    return validate_event(op, ev, limits, prefix)
+
+
+def validate_batch(op: str, doc: Any, limits: Limits, *, _check=validate_event) -> list[dict]:
     """``{"events": [...]}`` -> normalised events (1 to ``limits.max_batch`` of them)."""
     if not isinstance(doc, dict):
         raise RequestError(422, f"expected a JSON object, got {_tname(doc)}", "body")
@@ -334,7 +340,7 @@ def validate_batch(op: str, doc: Any, limits: Limits) -> list[dict]:
         raise RequestError(422, "empty batch", "events")
     if len(evs) > limits.max_batch:
         raise RequestError(413, f"batch too large ({len(evs)} > {limits.max_batch} events)", "events")
-    return [validate_event(op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
+    return [_check(op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
 
 
 _ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode

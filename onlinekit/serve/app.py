@@ -17,7 +17,10 @@ route             body                                     learner kind
 ================  =======================================  ==============================
 
 Write requests may carry an ``Idempotency-Key`` header; a retry with the same key gets the
-stored response (header ``Idempotent-Replayed: true``) and is not applied again. Errors are
+stored response (header ``Idempotent-Replayed: true``) and is not applied again. A retry is
+recognised by its events' JSON text (what the log stores: the client's own text of each event,
+see :func:`~onlinekit.serve._schema.parse_events`), so it must resend the same body; the same
+key with other text gets 409. Errors are
 ``{"error": {"status", "field", "message"}}`` with a 4xx status naming the field; a refused
 request changes neither the learner nor the log.
 
