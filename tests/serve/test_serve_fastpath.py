@@ -188,3 +188,50 @@ def test_hot_routes_answer_as_the_starlette_routes(tmp_path):
     assert_same_state(a.learner, b.learner)
     a.close(snapshot=False)
     b.close(snapshot=False)
+
+
+# -- the edge's one write per response ---------------------------------------------------------------
+class _Recorder:
+    def __init__(self):
+        self.writes, self.closed = [], False
+
+    def write(self, data):
+        assert not self.closed
+        self.writes.append(bytes(data))
+
+    def close(self):
+        self.closed = True
+
+    def is_closing(self):
+        return self.closed
+
+    def get_extra_info(self, name, default=None):
+        return ("127.0.0.1", 1) if name == "peername" else default
+
+
+def test_one_write_per_response_keeps_every_byte_in_order():
+    import asyncio
+
+    from onlinekit.serve.http_edge import _OneWritePerResponse
+
+    head = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
+
+    async def main():
+        rec = _Recorder()
+        out = _OneWritePerResponse(rec, asyncio.get_running_loop())
+        out.write(head)
+        out.write(b"{}")                      # head and body together: one write
+        assert rec.writes == [head + b"{}"]
+        out.write(head)                       # a head alone (HEAD request): sent at the next iteration
+        assert rec.writes == [head + b"{}"]
+        await asyncio.sleep(0)
+        assert rec.writes == [head + b"{}", head]
+        out.write(b"chunk")                   # not a head: straight through
+        out.write(head)
+        out.close()                           # close sends what is held first
+        assert rec.writes == [head + b"{}", head, b"chunk", head] and rec.closed
+        assert out.get_extra_info("peername") == ("127.0.0.1", 1)
+        await asyncio.sleep(0)                # the cancelled flush does not write again
+        assert len(rec.writes) == 4
+
+    asyncio.run(main())
