@@ -235,3 +235,51 @@ def test_one_write_per_response_keeps_every_byte_in_order():
         assert len(rec.writes) == 4
 
     asyncio.run(main())
+
+
+# -- the log's held rows ------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(6))
+def test_held_log_rows_match_a_plain_model(tmp_path, seed):
+    """Random appends, refusals (discard_from), recorded entropy, commits and rollbacks: the log's
+    table, read by a second connection, always equals a plain list of what was committed."""
+    import random
+    import sqlite3
+
+    from onlinekit.serve.log import EventLog
+
+    rng = random.Random(seed)
+    log = EventLog(tmp_path / "events.db")
+    committed: list[tuple] = []
+    for _ in range(60):
+        log.begin()
+        tx: list[list] = []
+        for _ in range(rng.randint(0, 6)):
+            r = rng.random()
+            if r < 0.6 or not tx:
+                n = rng.randint(1, 4)
+                texts = [json.dumps({"i": rng.randint(0, 999)}) for _ in range(n)]
+                first = log.append_texts("learn", texts)
+                assert first == len(committed) + len(tx)
+                tx += [[first + i, "learn", t, None] for i, t in enumerate(texts)]
+            elif r < 0.75:
+                off = rng.randrange(len(committed), len(committed) + len(tx))
+                log.discard_from(off)
+                del tx[off - len(committed):]
+            elif r < 0.9:
+                off = rng.randrange(len(committed), len(committed) + len(tx))
+                blob = bytes([rng.randrange(256)]) * 3
+                log.set_entropy(off, blob)
+                tx[off - len(committed)][3] = blob
+            else:  # a read inside the transaction sees its own rows (and writes the held ones)
+                got = [(o, op, json.dumps(b)) for o, op, b in log.read(len(committed))]
+                assert got == [(o, op, json.dumps(json.loads(t))) for o, op, t, _ in tx]
+        if rng.random() < 0.8:
+            log.commit()
+            committed += [tuple(r) for r in tx]
+        else:
+            log.rollback()
+        assert log.next_offset == log.committed_offset == len(committed)
+        with sqlite3.connect(tmp_path / "events.db") as other:
+            rows = other.execute("SELECT offset, op, body, entropy FROM events ORDER BY offset").fetchall()
+        assert rows == committed
+    log.close()
