@@ -170,7 +170,10 @@ _JSON_TYPE = (b"content-type", b"application/json")
 
 
 async def _send_json(send, status: int, body: Any, headers: dict | None = None) -> None:
-    data = _ENCODE(body).encode()
+    if len(body) == 2 and type(body.get("offset")) is int and type(body.get("count")) is int:
+        data = b'{"offset":%d,"count":%d}' % (body["offset"], body["count"])  # the usual answer
+    else:
+        data = _ENCODE(body).encode()
     head = [_JSON_TYPE, (b"content-length", b"%d" % len(data))]
     if headers:
         head += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]

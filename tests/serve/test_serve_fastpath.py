@@ -283,3 +283,27 @@ def test_held_log_rows_match_a_plain_model(tmp_path, seed):
             rows = other.execute("SELECT offset, op, body, entropy FROM events ORDER BY offset").fetchall()
         assert rows == committed
     log.close()
+
+
+def test_fingerprint_is_the_stored_definition():
+    """Fingerprints already stored in logs stay valid: sha256(op [+ "/batch"]), then for each
+    text a newline and the text -- computed here the plain way."""
+    import hashlib
+    import random
+
+    from onlinekit.serve._schema import fingerprint
+
+    def reference(op, texts, batch):
+        h = hashlib.sha256(op.encode() + (b"/batch" if batch else b""))
+        for t in texts:
+            h.update(b"\n")
+            h.update(t.encode())
+        return h.hexdigest()
+
+    rng = random.Random(0)
+    for _ in range(200):
+        texts = [json.dumps({"x": [rng.random()], "s": "\u00e9\n" * rng.randint(0, 2)}, ensure_ascii=rng.random() < 0.5)
+                 for _ in range(rng.randint(0, 5))]
+        batch = rng.random() < 0.5
+        assert fingerprint("learn", texts, batch) == reference("learn", texts, batch)
+    assert fingerprint("act", ["{}"]) != fingerprint("act", ["{}"], batch=True)
