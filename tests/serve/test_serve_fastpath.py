@@ -104,6 +104,11 @@ def test_parse_events_adds_defaults_like_the_strict_path(evs, seps):
     b'{"events": []}',
     b'{"\\u0065vents": [{"x": [1.0], "y": 1.0}]}',                                  # escaped key: strict path
     b'{"events": [{"x": [1.0], "y": 1.0}], "more": 1}',
+    b'{"events": [{"x": [1.0], "x": [2.0], "y": 1.0}]}',                           # repeated key, array events
+    b'{"events": [{"x": [1.0], "y": 1.0, "y": 2.0}, {"x": [1.0], "y": 1.0}]}',
+    b'{"events": [{"x": [1.0], "y": 1.0}, {"x": [2.0], "\\u0079": 3.0}]}',          # escaped key: same event
+    b'{"events": [{"x": [1.0, -0.0, 1e-320], "y": -0}]}',
+    b'{"events": [{"x": [1.0], "y": 1.0}, {"x": [2.0], "y": Infinity}]}',
     b'{"events": [' + b'[' * 3000 + b']' * 3000 + b']}',                            # nested too deeply
 ])
 def test_odd_batch_bodies_get_the_strict_answer(raw):
