@@ -150,11 +150,29 @@ class _RawRequest:
         self.headers = _RawHeaders(scope["headers"])
         self.receive = receive
 
-    async def read(self, max_body: int) -> bytes:
+    async def read(self, max_body: int, timeout: float) -> bytes:
+        """The body, refused past ``max_body`` bytes (413) or ``timeout`` seconds (408).
+
+        The usual body is already buffered by the server when the route runs, so its receive
+        completes without waiting: that first step runs without a timer; any wait (a body
+        still on its way, or more of it) runs under the deadline.
+        """
+        deadline = None
         chunks = []
         size = 0
         while True:
-            msg = await self.receive()
+            msg = None
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + timeout
+                step = self.receive()
+                try:
+                    pending = step.send(None)
+                except StopIteration as done:
+                    msg = done.value
+                else:  # it has to wait: go on waiting, under the deadline
+                    msg = await _deadline(_Resumed(step, pending), deadline, timeout)
+            else:
+                msg = await _deadline(self.receive(), deadline, timeout)
             if msg["type"] != "http.request":
                 raise _Disconnected
             chunk = msg.get("body", b"")
@@ -164,6 +182,44 @@ class _RawRequest:
             chunks.append(chunk)
             if not msg.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class _Resumed:
+    """Awaitable finishing coroutine ``coro`` that already ran up to its first suspension
+    (``pending``, what it yielded): what the task sends or throws in goes on to ``coro``."""
+
+    __slots__ = ("_coro", "_pending")
+
+    def __init__(self, coro, pending):
+        self._coro = coro
+        self._pending = pending
+
+    def __await__(self):
+        coro, out = self._coro, self._pending
+        while True:
+            try:
+                value = yield out
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # cancellation (the deadline) and the like
+                try:
+                    out = coro.throw(exc)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    out = coro.send(value)
+                except StopIteration as done:
+                    return done.value
+
+
+async def _deadline(awaitable, deadline: float, timeout: float):
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await awaitable
+    except TimeoutError:
+        raise RequestError(408, f"body not received within {timeout:g} s", "body") from None
 
 
 _JSON_TYPE = (b"content-type", b"application/json")
@@ -296,6 +352,8 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
 
     async def _read_body(request) -> bytes:
         _require_json(request)
+        if type(request) is _RawRequest:  # its own deadline, armed only when it has to wait
+            return await _read_body_now(request)
         try:
             async with asyncio.timeout(body_timeout):
                 return await _read_body_now(request)
@@ -310,7 +368,7 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
             if int(cl) > limits.max_body:
                 raise RequestError(413, f"body larger than {limits.max_body} bytes", "body")
         if type(request) is _RawRequest:
-            return await request.read(limits.max_body)
+            return await request.read(limits.max_body, body_timeout)
         chunks = []
         size = 0
         async for chunk in request.stream():
