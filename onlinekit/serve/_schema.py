@@ -179,7 +179,8 @@ def parse_events(op: str, raw: bytes, limits: Limits, batch: bool = False) -> tu
     if op == "learn" and len(docs) <= limits.max_batch and _plain_learn_batch(docs, limits):
         return [{"x": d["x"], "y": d["y"]} for d in docs], [text[s:e] for s, e in spans]
     evs = validate_batch(op, {"events": docs}, limits, _check=_checked)
-    texts = [text[s:e] if len(ev) == len(d) else _ENCODE(ev) for ev, d, (s, e) in zip(evs, docs, spans, strict=True)]
+    texts = [text[s:e] if len(ev) == len(d) else _ENCODE(ev)  # a default was added: encode the event
+             for ev, d, (s, e) in zip(evs, docs, spans, strict=True)]
     return evs, texts
 
 
