@@ -139,8 +139,6 @@ def test_a_broken_splitter_is_caught(monkeypatch):
 
 
 # -- the hot routes against the Starlette routes ------------------------------------------------------
-pytest.importorskip("starlette")
-pytest.importorskip("httpx2", reason="starlette's TestClient needs httpx2")
 
 
 def _requests():
@@ -167,6 +165,8 @@ def _requests():
 
 
 def test_hot_routes_answer_as_the_starlette_routes(tmp_path):
+    pytest.importorskip("starlette")
+    pytest.importorskip("httpx2", reason="starlette's TestClient needs httpx2")
     from starlette.applications import Starlette
     from starlette.routing import Mount
     from starlette.testclient import TestClient
