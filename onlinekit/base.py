@@ -363,8 +363,22 @@ def _export(v: Any) -> Any:
 
 
 def _all_str(v) -> bool:
-    """Is ``v`` a list or tuple of ``str`` only (the fast path of big name lists)?"""
-    return type(v) in (list, tuple) and (not v or set(map(type, v)) == {str})
+    """Is ``v`` a list or tuple of ``str`` only (the fast path of big name lists)?
+
+    A long list is checked in slices with a thread switch between them, so a thread encoding
+    a snapshot of a million names never holds the GIL for long.
+    """
+    if type(v) not in (list, tuple):
+        return False
+    if len(v) <= _STR_PIECE:
+        return not v or set(map(type, v)) == {str}
+    import time
+
+    for i in range(0, len(v), _STR_PIECE):
+        if set(map(type, v[i:i + _STR_PIECE])) != {str}:
+            return False
+        time.sleep(0)
+    return True
 
 
 #: string lists at least this long are stored as one JSON text array in the archive, encoded
@@ -377,11 +391,14 @@ _STR_PIECE = 20_000
 def _strings_to_array(names: list[str]) -> np.ndarray:
     import time
 
-    parts = []
+    parts = [b"["]
     for i in range(0, len(names), _STR_PIECE):
-        parts.append(json.dumps(names[i:i + _STR_PIECE], ensure_ascii=False)[1:-1])
+        if i:
+            parts.append(b",")
+        parts.append(json.dumps(names[i:i + _STR_PIECE], ensure_ascii=False)[1:-1].encode("utf-8"))
         time.sleep(0)  # let other threads run between pieces
-    return np.frombuffer(("[" + ",".join(p for p in parts if p) + "]").encode("utf-8"), dtype=np.uint8)
+    parts.append(b"]")
+    return np.frombuffer(b"".join(parts), dtype=np.uint8)
 
 
 def _import(v: Any, current: Any) -> Any:

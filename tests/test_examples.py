@@ -15,6 +15,8 @@ EXPECT = {
     "experts": lambda lines: lines[0].startswith("5000 events") and any(ln.startswith("always_on") for ln in lines),
     "bidding": lambda lines: any("grid LP" in ln for ln in lines),
     "privacy": lambda lines: any("sqrt" in ln for ln in lines) and any("MaxSum" in ln for ln in lines),
+    "cascade": lambda lines: any("CascadingVI" in ln for ln in lines) and any("CascadeKL-UCB" in ln for ln in lines),
+    "fair": lambda lines: any("lambda" in ln for ln in lines),
 }
 
 

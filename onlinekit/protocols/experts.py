@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,16 @@ class ExpertsTracker(Tracker):
         self.expert_loss = np.array(state["expert_loss"], dtype=np.float64)
 
 
+def _mask(awake, n: int) -> np.ndarray:
+    """A request's awake mask (0/1 numbers or booleans) as booleans, checked for length."""
+    if len(awake) != n:
+        raise InvalidEvent(f"expected a mask of {n} entries (one per expert), got {len(awake)}", field="awake")
+    for j, v in enumerate(awake):
+        if v is not True and v is not False and not (type(v) in (int, float) and v in (0, 1)):
+            raise InvalidEvent(f"expected 0/1 or a boolean, got {v!r}", field=f"awake[{j}]")
+    return np.array([bool(v) for v in awake], dtype=np.bool_)
+
+
 class _Experts(LogProtocol):
     name = "experts"
     operations = ("play", "update")
@@ -98,6 +109,47 @@ class _Experts(LogProtocol):
 
     def infer_params(self, cls, columns: Columns, source) -> dict[str, Any]:
         return {"n_experts": len(columns["experts"])}
+
+    # -- one event (serve): {"awake"?} to play, {"losses", "awake"?, "mixture_loss"?} to update
+    #: the key of a play's answer in ``serve`` responses
+    play_key = "probabilities"
+
+    def play_writes(self, event: Mapping[str, Any]) -> bool:
+        """A play only reads the learner (no randomness, nothing stored)."""
+        return False
+
+    def apply_event(self, learner, op: str, event: Mapping[str, Any]) -> Any:
+        """``play``: ``learner.play(awake)``, the probabilities over the experts (a round
+        with no awake expert is refused); ``update``: ``learner.update(losses, awake,
+        mixture_loss)``, where a ``None`` loss (JSON ``null``) stands for a sleeping
+        expert's unknown loss. The same kernel as :meth:`apply_chunk`'s ``update_many``, so
+        events one by one give the replay's state bit for bit.
+
+        >>> from onlinekit.experts import Hedge
+        >>> h = Hedge(n_experts=3, lr=1.0)
+        >>> EXPERTS.apply_event(h, "update", {"losses": [1.0, 0.0, None], "awake": [1, 1, 0]})
+        >>> EXPERTS.apply_event(h, "play", {}).round(3).tolist()   # exp(R), R = [-0.5, 0.5, 0]
+        [0.186, 0.506, 0.307]
+        """
+        if op not in ("play", "update"):
+            return super().apply_event(learner, op, event)
+        n = int(learner.n_experts)
+        mask = None
+        if event.get("awake") is not None:
+            mask = _mask(event["awake"], n)
+        if op == "play":
+            if mask is not None and not mask.any():
+                raise InvalidEvent("no awake expert", field="awake")
+            return learner.play(awake=mask)
+        losses = event["losses"]
+        if len(losses) != n:
+            raise InvalidEvent(f"expected {n} losses (one per expert), got {len(losses)}", field="losses")
+        for j, v in enumerate(losses):
+            if v is None and (mask is None or mask[j]):
+                raise InvalidEvent("null loss for an awake expert", field=f"losses[{j}]")
+        L = np.array([np.nan if v is None else v for v in losses], dtype=np.float64)
+        learner.update(L, awake=mask, mixture_loss=event.get("mixture_loss"))
+        return None
 
     def new_tracker(self, learner, columns: Columns) -> ExpertsTracker:
         n = int(learner.n_experts)

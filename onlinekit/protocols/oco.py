@@ -34,6 +34,7 @@ True
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,14 @@ class OCOTracker(Tracker):
         self.G = np.array(state["G"], dtype=np.float64)
 
 
+def _vector(v, d: int, field: str) -> np.ndarray:
+    """A request's gradient or hint (finite numbers, checked by the request schema) of
+    dimension ``d``."""
+    if len(v) != d:
+        raise InvalidEvent(f"expected {d} numbers (n_dims), got {len(v)}", field=field)
+    return np.array(v, dtype=np.float64)
+
+
 def _takes(cls: type, name: str) -> bool:
     return name in inspect.signature(cls.__init__).parameters
 
@@ -125,6 +134,60 @@ class _OCO(LogProtocol):
         if "hint" in columns and _takes(cls, "hint"):
             out["hint"] = "given"
         return out
+
+    # -- one event (serve): {"hint"?} to play, {"gradient", "hint"?} to update ----------------
+    #: the key of a play's answer in ``serve`` responses
+    play_key = "point"
+
+    def play_writes(self, event: Mapping[str, Any]) -> bool:
+        """A play with a ``hint`` stores it (``set_hint`` moves the play point): a write."""
+        return event.get("hint") is not None
+
+    def apply_event(self, learner, op: str, event: Mapping[str, Any]) -> Any:
+        """One round's event, as a row of a log is replayed (``hint``: the round's own hint
+        ``M_t``, known before play; only for learners with ``hint="given"``).
+
+        ``play``: ``set_hint(hint)`` when a hint is given, then the point ``x_t``.
+        ``update``: ``set_hint(hint)`` when a hint is given, then ``update(gradient)``; a
+        given-hint learner passes its current hint on as the next round's until the next
+        one replaces it (so events one by one give :meth:`apply_chunk`'s state bit for bit).
+        A refused event changes nothing.
+
+        >>> from onlinekit.oco import OptimisticOMD
+        >>> o = OptimisticOMD(n_dims=2, hint="given", schedule="constant", lr=0.5)
+        >>> OCO.apply_event(o, "play", {"hint": [1.0, 0.0]}).tolist()
+        [-0.5, 0.0]
+        >>> OCO.apply_event(o, "update", {"gradient": [1.0, 0.0]})
+        >>> OCO.apply_event(o, "play", {}).tolist()
+        [-1.0, 0.0]
+        """
+        if op not in ("play", "update"):
+            return super().apply_event(learner, op, event)
+        d = int(learner.n_dims)
+        H = None
+        if event.get("hint") is not None:
+            if not _given_hints(learner):
+                raise InvalidEvent(f"{type(learner).__name__} takes no hints (hint={getattr(learner, 'hint', None)!r}; "
+                                   "only optimistic-omd with hint=given does)", field="hint")
+            H = _vector(event["hint"], d, "hint")
+        if op == "play":
+            if H is not None:
+                learner.set_hint(H)
+            return learner.play()
+        g = _vector(event["gradient"], d, "gradient")
+        before = learner.state_dict() if H is not None else None
+        try:
+            if H is None and not _given_hints(learner):
+                learner.update(g)
+            else:
+                if H is not None:
+                    learner.set_hint(H)
+                learner.update(g, hint=learner.iterates_[2].copy())
+        except InvalidEvent as exc:
+            if before is not None:  # set_hint went through, the update did not
+                learner.load_state_dict(before)
+            raise InvalidEvent(exc.message, field="hint" if exc.field == "hint" else "gradient") from None
+        return None
 
     def new_tracker(self, learner, columns: Columns) -> OCOTracker:
         d = int(learner.n_dims)

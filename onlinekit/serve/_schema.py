@@ -21,9 +21,12 @@ __all__ = ["RequestError", "Limits", "parse_json", "parse_events", "validate_eve
 #: operations that change state (logged) and those that only read
 OPS = ("learn", "act", "feedback", "release")
 READ_OPS = ("predict",)
+#: operations of the experts and OCO protocols: ``update`` is logged; ``play`` reads, unless the
+#: event stores something (an OCO hint: the protocol's ``play_writes``), then it is logged too
+ROUND_OPS = ("play", "update")
 #: every operation the service can host (a learner's protocol names its own, see
 #: :data:`onlinekit.protocols.OPERATIONS`)
-SERVED_OPS = frozenset(OPS + READ_OPS)
+SERVED_OPS = frozenset(OPS + READ_OPS + ROUND_OPS)
 _MAX_INT = 2**53
 _MAX_DEPTH = 32
 
@@ -405,3 +408,87 @@ def to_jsonable(v: Any) -> Any:
     if isinstance(v, dict):
         return {str(k).lower() if isinstance(k, bool) else str(k): to_jsonable(x) for k, x in v.items()}
     return str(v)
+
+
+# -- play / update of the experts and OCO protocols ------------------------------------------------
+#: (protocol, operation) -> (required fields, optional fields)
+_ROUND_FIELDS = {
+    ("experts", "play"): (set(), {"awake"}),
+    ("experts", "update"): ({"losses"}, {"awake", "mixture_loss"}),
+    ("oco", "play"): (set(), {"hint"}),
+    ("oco", "update"): ({"gradient"}, {"hint"}),
+}
+
+
+def _numbers(v: Any, field: str, limits: Limits, nulls: bool = False) -> list:
+    """An array of finite (bounded) numbers; with ``nulls``, ``null`` entries too."""
+    if not isinstance(v, list):
+        raise RequestError(422, f"expected an array of numbers, got {_tname(v)}", field)
+    if len(v) > limits.max_features:
+        raise RequestError(413, f"too many entries ({len(v)} > {limits.max_features})", field)
+    if not _all_fine(v, limits):
+        for i, x in enumerate(v):
+            if not (nulls and x is None):
+                _bounded(x, f"{field}[{i}]", limits)
+    return v
+
+
+def _mask01(v: Any, field: str, limits: Limits) -> list:
+    """An array of booleans or numbers that are exactly 0 or 1."""
+    if not isinstance(v, list):
+        raise RequestError(422, f"expected an array of 0/1 or booleans, got {_tname(v)}", field)
+    if len(v) > limits.max_features:
+        raise RequestError(413, f"too many entries ({len(v)} > {limits.max_features})", field)
+    for i, x in enumerate(v):
+        if not isinstance(x, bool) and not (type(x) in (int, float) and x in (0, 1)):
+            raise RequestError(422, f"expected 0, 1 or a boolean, got {x!r}", f"{field}[{i}]")
+    return v
+
+
+def validate_round(kind: str, op: str, ev: Any, limits: Limits, prefix: str = "") -> dict:
+    """Check one ``play`` or ``update`` event of a learner of protocol ``kind`` (``experts``:
+    ``losses``, ``awake``, ``mixture_loss``; ``oco``: ``gradient``, ``hint``); returns it
+    normalised (a new dict). Lengths are the learner's to check (its protocol's
+    ``apply_event``).
+
+    >>> validate_round("experts", "update", {"losses": [0.5, None], "awake": [1, 0]}, Limits())
+    {'losses': [0.5, None], 'awake': [1, 0]}
+    >>> try:
+    ...     validate_round("experts", "update", {"losses": [0.5, 0.2], "awake": [1, 2]}, Limits())
+    ... except RequestError as err:
+    ...     print(err.status, err.field, err.message)
+    422 awake[1] expected 0, 1 or a boolean, got 2
+    """
+    fields = _ROUND_FIELDS.get((kind, op))
+    if fields is None:
+        raise RequestError(404, f"the {kind} protocol has no /{op}", "route")
+    if not isinstance(ev, dict):
+        raise RequestError(422, f"expected a JSON object, got {_tname(ev)}", prefix.rstrip(".") or "body")
+    required, optional = fields
+    for k in ev:
+        if k not in required and k not in optional:
+            raise RequestError(422, f"unknown field (allowed: {', '.join(sorted(required | optional))})", prefix + k)
+    for k in sorted(required):
+        if k not in ev:
+            raise RequestError(422, "missing required field", prefix + k)
+    out: dict = {}
+    for k in ("losses", "gradient", "hint"):
+        if k in ev:
+            out[k] = _numbers(ev[k], prefix + k, limits, nulls=k == "losses")
+    if "awake" in ev:
+        out["awake"] = _mask01(ev["awake"], prefix + "awake", limits)
+    if "mixture_loss" in ev:
+        out["mixture_loss"] = _bounded(ev["mixture_loss"], prefix + "mixture_loss", limits)
+    return out
+
+
+def validate_round_batch(kind: str, op: str, doc: Any, limits: Limits) -> list[dict]:
+    """``{"events": [...]}`` of ``play`` / ``update`` events -> normalised events."""
+    evs = doc.get("events") if isinstance(doc, dict) and len(doc) == 1 else None
+    if type(evs) is not list or not 0 < len(evs) <= limits.max_batch:
+        validate_batch(op, doc, limits)  # a bad batch body: refused there, before any event is read
+        raise RequestError(422, "expected {\"events\": [...]}", "body")  # pragma: no cover
+    return [validate_round(kind, op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
+
+
+__all__ += ["ROUND_OPS", "validate_round", "validate_round_batch"]

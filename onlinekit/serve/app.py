@@ -10,6 +10,10 @@ route             body                                     learner kind
 ``/act``          ``{"obs"?: ...}``                         decision
 ``/feedback``     ``{"obs"?, "action", "feedback"}``        decision
 ``/release``      ``{"x": number | [numbers]}``             release
+``/play``         ``{"awake"?: [0/1, ...]}``               experts (read only)
+``/play``         ``{"hint"?: [numbers]}``                 oco (read; logged with a hint)
+``/update``       ``{"losses", "awake"?, "mixture_loss"?}``  experts
+``/update``       ``{"gradient", "hint"?}``                oco
 ``/<op>/batch``   ``{"events": [...]}``                     as above
 ``/snapshot``     (none)                                   any
 ``GET /health``   --                                       any (no token needed)
@@ -35,6 +39,14 @@ The edge: ``POST`` bodies must be ``Content-Type: application/json`` (415); with
 ``allowed_hosts`` a request naming another ``Host`` is refused (403, DNS rebinding); a request
 carrying an ``Origin`` not in ``allowed_origins`` is refused (403, cross-site writes from a
 browser); a body not received within ``body_timeout`` seconds gets 408.
+
+Experts and OCO learners (``hedge``, ``adanormalhedge``; ``omd``, ``optimistic-omd``, ``ons``,
+...) use the field names of ``onlinekit replay``: ``null`` is a sleeping expert's unknown
+loss, ``hint`` is the round's own hint (``optimistic-omd`` with ``hint="given"``).
+``/play`` answers ``{"probabilities": [...]}`` (experts) or ``{"point": [...]}`` (OCO) and
+is a read, except an OCO play with a ``hint``: it stores the hint (``set_hint``), so it is
+logged and committed like ``/update`` and answers ``{"offset", "point"}``. ``/update``
+answers ``{"offset", "count"}``.
 """
 
 from __future__ import annotations
@@ -503,6 +515,31 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
         resp = _error(err, getattr(exc, "headers", None))
         metrics.observe(path if path in known_routes else "other", resp.status_code, time.perf_counter() - t0)
         return resp
+
+    # -- play / update of the experts and OCO protocols: a play that only reads (no OCO hint)
+    # is answered like /predict, anything else is a logged, group-committed write
+    from onlinekit.serve._schema import parse_json as _parse, validate_round, validate_round_batch
+
+    def round_route(op: str, batch: bool):
+        async def fn(request):
+            if op not in service.ops:
+                raise RequestError(404, f"learner {service.name!r} ({service.kind}) has no /{op}", "route")
+            key = _idempotency_key(request)
+            doc = _parse(await _read_body(request))
+            if batch:
+                events = validate_round_batch(service.kind, op, doc, limits)
+            else:
+                events = [validate_round(service.kind, op, doc, limits)]
+            if op == "play" and not any(service.protocol.play_writes(ev) for ev in events):
+                res = await asyncio.to_thread(service.play, events, batch)
+                return 200, ({"results": res} if batch else res[0]), None
+            out = await committer.submit(Request(op, events, key=key, batch=batch))
+            return out.status, out.body, _REPLAYED if out.replayed else None
+        return fn
+
+    for op in ("play", "update"):  # on the hot path too where the learner has the operation
+        add(f"/{op}", round_route(op, False), op)
+        add(f"/{op}/batch", round_route(op, True), op)
 
     @asynccontextmanager
     async def lifespan(app):

@@ -2,7 +2,9 @@
 
 Each stream entry carries one event: field ``event`` holds the JSON event (the body the HTTP
 route of the same operation takes), optional field ``op`` the operation (default ``learn``
-for supervised learners, ``feedback`` for decision makers, ``release`` for counters).
+for supervised learners, ``feedback`` for decision makers, ``release`` for counters,
+``update`` for experts and OCO learners; ``play`` only with an OCO ``hint``, the one play
+that changes state -- a play that only reads has nothing to do in a stream).
 
 For each batch read with ``XREADGROUP``, the consumer **logs, applies, commits, then
 acknowledges** (``XACK``). The entry id is the request's idempotency key
@@ -26,13 +28,13 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlparse
 
-from onlinekit.serve._schema import Limits, RequestError, parse_json, validate_event
+from onlinekit.serve._schema import ROUND_OPS, Limits, RequestError, parse_json, validate_event, validate_round
 from onlinekit.serve.service import LearnerService, Request
 
 __all__ = ["RedisConsumer", "parse_stream_url"]
 
 _logger = logging.getLogger("onlinekit.serve.consumer")
-_LOGGED_OPS = ("learn", "feedback", "release")  # the operation a stream message means by default
+_LOGGED_OPS = ("learn", "feedback", "release", "update")  # the operation a stream message means by default
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,13 @@ class RedisConsumer:
         if "event" not in f:
             raise RequestError(422, "missing required field", "event")
         raw = f["event"]
-        return op, validate_event(op, parse_json(raw if isinstance(raw, bytes) else str(raw).encode()), self.limits)
+        doc = parse_json(raw if isinstance(raw, bytes) else str(raw).encode())
+        if op in ROUND_OPS:
+            ev = validate_round(self.service.kind, op, doc, self.limits)
+            if op == "play" and not self.service.protocol.play_writes(ev):
+                raise RequestError(422, "a play that stores nothing only reads (ask POST /play)", "op")
+            return op, ev
+        return op, validate_event(op, doc, self.limits)
 
     def _dead_letter(self, entry_id, fields, reason: str, pipe) -> None:
         eid = entry_id.decode("ascii", "replace") if isinstance(entry_id, bytes) else str(entry_id)

@@ -110,6 +110,12 @@ def serve(learner, params, state, snapshot_every, sync, key_retention, key_ttl, 
       curl -s localhost:8000/learn -H 'Content-Type: application/json' -d '{"x": {"a": 1.0}, "y": 2.0}'
       curl -s localhost:8000/predict -H 'Content-Type: application/json' -d '{"x": {"a": 1.0}}'
 
+    \b
+    Experts and OCO learners take /update and answer /play:
+      onlinekit serve --learner hedge -p n_experts=3 --state runs/experts
+      curl -s localhost:8000/update -H 'Content-Type: application/json' -d '{"losses": [0.9, 0.1, 0.5]}'
+      curl -s localhost:8000/play -H 'Content-Type: application/json' -d '{"awake": [1, 1, 0]}'
+
     POST bodies must be Content-Type application/json; requests naming a Host that is not
     this server or carrying a foreign Origin are refused (403). Refuses to start (exit 2)
     when the event log lost events its snapshots cover, unless --accept-loss.

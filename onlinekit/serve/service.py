@@ -144,8 +144,8 @@ class LearnerService:
     learner : Learner
         The live learner (read it under :attr:`lock`).
     kind : str
-        The learner's protocol (``supervised``, ``release``, ``logged-bandit``, ``auction``,
-        ``environment``); :attr:`ops` are its operations.
+        The learner's protocol (``supervised``, ``experts``, ``oco``, ``release``,
+        ``logged-bandit``, ``auction``, ``environment``); :attr:`ops` are its operations.
 
     Examples
     --------
@@ -237,6 +237,8 @@ class LearnerService:
             raise
         self.ops = OPERATIONS[self.kind]
         self.protocol = event_protocol(self.kind)
+        #: the key of a play's answer (experts: ``probabilities``, OCO: ``point``)
+        self._play_key = getattr(self.protocol, "play_key", "play")
         self.snapshots = SnapshotStore(self.state_dir / "snapshots", keep=keep_snapshots)
         self.snapshot_every = int(snapshot_every)
         self.key_retention = key_retention
@@ -348,11 +350,21 @@ class LearnerService:
                               hasattr(m, "learn_many") and m.learn_many(np.zeros((2, 1)), np.zeros(2))),
             "act": lambda: m.act(None),
             "release": lambda: m.release(0.0),
+            "play": lambda: self._warm_round(m),
         }
         try:
             calls[self.ops[0]]()
         except Exception:  # noqa: BLE001 - warming is best effort (e.g. a classifier wants labels)
             _logger.debug("warm-up of %s stopped early", self.name, exc_info=True)
+
+    def _warm_round(self, m: Learner) -> None:
+        """Warm the experts / OCO paths: a play and an all-zero update of the right size."""
+        if self.kind == "experts":
+            ev = {"losses": [0.0] * int(m.n_experts)}
+        else:
+            ev = {"gradient": [0.0] * int(m.n_dims)}
+        self._apply(m, "play", {})
+        self._apply(m, "update", ev)
 
     # -- applying events -------------------------------------------------------------------------
     def _apply(self, learner: Learner, op: str, ev: dict) -> Any:
@@ -361,9 +373,9 @@ class LearnerService:
 
     def _response(self, req: Request, first: int, results: list) -> dict:
         n = len(req.events)
-        if req.op in ("learn", "feedback"):
+        if req.op in ("learn", "feedback", "update"):
             return {"offset": first, "count": n}
-        name = "action" if req.op == "act" else "estimate"
+        name = "action" if req.op == "act" else self._play_key if req.op == "play" else "estimate"
         if req.batch:
             return {"offset": first, "count": n, "results": [{name: to_jsonable(r)} for r in results]}
         return {"offset": first, name: to_jsonable(results[0])}
@@ -589,6 +601,27 @@ class LearnerService:
                 except InvalidEvent as exc:
                     raise RequestError(422, exc.message, exc.field or "x") from None
                 out.append(r)
+        return out
+
+    def play(self, events: list[dict], batch: bool = False) -> list[dict]:
+        """The learner's current decision for each ``play`` event that only reads (experts:
+        the probabilities for an optional ``awake`` mask; OCO: the point); a consistent read.
+
+        A play that stores something (an OCO ``hint``) is a write: send it through
+        :meth:`process` as ``Request("play", ...)``, which logs it.
+        """
+        if "play" not in self.ops:
+            raise RequestError(404, f"learner kind {self.kind!r} has no 'play'", "route")
+        if any(self.protocol.play_writes(ev) for ev in events):
+            raise ValueError("a play that stores a hint is a write: use process([Request('play', ...)])")
+        out = []
+        with self.lock:
+            for i, ev in enumerate(events):
+                try:
+                    out.append({self._play_key: to_jsonable(self._apply(self.learner, "play", ev))})
+                except InvalidEvent as exc:
+                    fld = exc.field or "event"
+                    raise RequestError(422, exc.message, f"events[{i}].{fld}" if batch else fld) from None
         return out
 
     @property

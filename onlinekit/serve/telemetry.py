@@ -4,7 +4,8 @@ Series:
 
 * ``onlinekit_requests_total{route, status}`` -- HTTP requests by route and status code;
 * ``onlinekit_request_duration_seconds{route}`` -- latency histogram (buckets below);
-* ``onlinekit_events_total{op}`` -- events applied (learn, act, feedback, release);
+* ``onlinekit_events_total{op}`` -- events applied (learn, act, feedback, release, update, and
+  play where a play is logged: an OCO play with a hint);
 * ``onlinekit_errors_total{kind}`` -- refused requests (``client``: 4xx, ``server``: 5xx),
   failed snapshot writes (``snapshot``);
 * gauges ``onlinekit_log_offset``, ``onlinekit_snapshot_offset``, counters
@@ -91,7 +92,7 @@ class Telemetry:
             errors["snapshot"] = st.snapshot_errors
             lines += ["# HELP onlinekit_events_total Events applied to the learner, by operation.",
                       "# TYPE onlinekit_events_total counter"]
-            for op in ("learn", "act", "feedback", "release"):
+            for op in ("learn", "act", "feedback", "release", "update", "play"):
                 if op in service.ops:
                     lines.append(f'onlinekit_events_total{{op="{op}"}} {st.events.get(op, 0)}')
             for name, help_, val in (

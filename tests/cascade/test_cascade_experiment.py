@@ -1,13 +1,7 @@
-"""The cascading-rl experiment (quick config) and the example script."""
-
-import subprocess
-import sys
-from pathlib import Path
+"""The cascading-rl experiment (quick config); the example script runs in tests/test_examples.py."""
 
 from onlinekit.experiments import run_experiment
 from onlinekit.experiments.cascading_rl import METHODS, Config
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_paper_defaults():
@@ -30,9 +24,3 @@ def test_quick_run_writes_outputs_and_passes_its_checks(tmp_path):
     for name in ("table.md", "comparison.md", "comparison.csv", "regret_N4.png"):
         assert (tmp_path / name).exists(), name
 
-
-def test_example_runs_quick(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT / "examples" / "cascade.py"), "--quick"], capture_output=True,
-                       text=True, cwd=tmp_path, timeout=120)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert "CascadingVI" in r.stdout and "CascadeKL-UCB" in r.stdout

@@ -76,6 +76,6 @@ def test_apply_event_is_the_per_event_api_and_refuses_other_operations():
         sup.apply_event(m, "release", {"x": 1.0})
     ex = event_protocol("experts")
     h, href = Hedge(n_experts=2), Hedge(n_experts=2)
-    ex.apply_event(h, "update", {"x": np.array([0.2, 0.9])})
+    ex.apply_event(h, "update", {"losses": [0.2, 0.9]})
     href.update(np.array([0.2, 0.9]))
     assert np.array_equal(ex.apply_event(h, "play", {}), href.play())

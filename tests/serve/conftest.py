@@ -21,10 +21,14 @@ def redis_url(tmp_path):
     external = os.environ.get("ONLINEKIT_TEST_REDIS_URL")
     proc = None
     if external:
-        client = redis.Redis.from_url(external)
-        port = client.connection_pool.connection_kwargs.get("port", 6379)
-        host = client.connection_pool.connection_kwargs.get("host", "127.0.0.1")
-        db = client.connection_pool.connection_kwargs.get("db", 0)
+        kw = redis.Redis.from_url(external).connection_pool.connection_kwargs
+        port, host = kw.get("port", 6379), kw.get("host", "127.0.0.1")
+        # each pytest-xdist worker flushes its own database, never another worker's (nor the
+        # given one, which the README test uses); Redis has 16 databases, so more than 15
+        # workers would share some
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        db = (kw.get("db", 0) + 1 + int(worker[2:]) % 15) % 16 if worker.startswith("gw") else kw.get("db", 0)
+        client = redis.Redis(host=host, port=port, db=db)
         try:
             client.flushdb()
         except redis.ConnectionError:
