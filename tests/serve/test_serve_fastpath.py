@@ -195,6 +195,49 @@ def test_hot_routes_answer_as_the_starlette_routes(tmp_path):
     b.close(snapshot=False)
 
 
+def test_hot_play_and_update_answer_as_the_starlette_routes(tmp_path):
+    """The experts routes (/play, /update and their batches) on the hot path and through a mount."""
+    pytest.importorskip("starlette")
+    pytest.importorskip("httpx2", reason="starlette's TestClient needs httpx2")
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.testclient import TestClient
+
+    from onlinekit.serve import LearnerService, create_app
+
+    params = {"n_experts": 3}
+    a = LearnerService(tmp_path / "a", "hedge", params, snapshot_every=0)
+    b = LearnerService(tmp_path / "b", "hedge", params, snapshot_every=0)
+    j = {"Content-Type": "application/json"}
+    calls = [
+        ("/play", {}, j),
+        ("/update", {"losses": [0.2, 0.5, 0.9]}, {**j, "Idempotency-Key": "u1"}),
+        ("/update", {"losses": [0.2, 0.5, 0.9]}, {**j, "Idempotency-Key": "u1"}),    # replayed
+        ("/update", {"losses": [0.1, 0.5, 0.9]}, {**j, "Idempotency-Key": "u1"}),    # 409
+        ("/play", {"awake": [1, 0, 1]}, j),
+        ("/update/batch", {"events": [{"losses": [0.3, None, 0.1], "awake": [1, 0, 1]},
+                                      {"losses": [0.0, 1.0, 0.5]}]}, j),
+        ("/update", {"losses": [0.1, 0.2]}, j),                                         # 422 length
+        ("/play/batch", {"events": [{}, {"awake": [0, 1, 1]}]}, j),
+        ("/learn", {"x": [1.0], "y": 1.0}, j),                                          # 404 for experts
+    ]
+    hot = create_app(a)
+    assert {"/play", "/play/batch", "/update", "/update/batch"} <= set(hot._hot) and "/learn" not in hot._hot
+    with TestClient(hot) as ca, TestClient(Starlette(routes=[Mount("/m", create_app(b))])) as cb:
+        statuses = []
+        for path, body, headers in calls:
+            ra = ca.post(path, content=json.dumps(body).encode(), headers=headers)
+            rb = cb.post("/m" + path, content=json.dumps(body).encode(), headers=headers)
+            assert (ra.status_code, ra.json()) == (rb.status_code, rb.json()), path
+            assert ra.headers.get("idempotent-replayed") == rb.headers.get("idempotent-replayed")
+            statuses.append(ra.status_code)
+    assert statuses == [200, 200, 200, 409, 200, 200, 422, 200, 404]
+    assert a.offset == b.offset == 3
+    assert_same_state(a.learner, b.learner)
+    a.close(snapshot=False)
+    b.close(snapshot=False)
+
+
 # -- the edge's one write per response ---------------------------------------------------------------
 class _Recorder:
     def __init__(self):
