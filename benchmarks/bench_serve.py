@@ -13,7 +13,10 @@ the previous one is answered). Bounded in count and time. Phases:
 * peer ``river``: River's ``LinearRegression`` behind the same ASGI stack (Starlette, uvicorn,
   the same h11 protocol and limits) with no log -- what durability costs, as a ratio;
 * peer ``redis``: ``XADD`` round trips (16 connections; and 100-entry pipelines) -- the floor of
-  a network hop to a durable-ish broker; skipped when ``redis-server`` is not installed.
+  a network hop to a durable-ish broker; skipped when ``redis-server`` is not installed;
+* ``in_process``: CPU per event of the ASGI app driven in process (no sockets) and of
+  ``LearnerService.process`` alone -- the part of the server's cost that is ours, as opposed
+  to uvicorn's HTTP protocol, the event loop and the kernel's socket work.
 
 Latencies are per request, measured by the client (they include the client's own overhead,
 which shares the machine's cores with the server).
@@ -180,7 +183,7 @@ def river_app():
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from onlinekit.serve._schema import Limits, parse_json, validate_batch, validate_event
+    from onlinekit.serve._schema import Limits, parse_events
 
     model = linear_model.LinearRegression(optimizer=optim.SGD(0.01))
     lock = threading.Lock()
@@ -190,20 +193,20 @@ def river_app():
         return {f"x{j}": v for j, v in enumerate(x)} if isinstance(x, list) else x
 
     async def learn(request):
-        ev = validate_event("learn", parse_json(await request.body()), limits)
+        ev = parse_events("learn", await request.body(), limits)[0][0]
         with lock:
             model.learn_one(_x(ev["x"]), ev["y"])
         return Response(b'{"count":1}', media_type="application/json")
 
     async def learn_batch(request):
-        evs = validate_batch("learn", parse_json(await request.body()), limits)
+        evs = parse_events("learn", await request.body(), limits, batch=True)[0]
         with lock:
             for ev in evs:
                 model.learn_one(_x(ev["x"]), ev["y"])
         return Response(json.dumps({"count": len(evs)}).encode(), media_type="application/json")
 
     async def predict(request):
-        ev = validate_event("predict", parse_json(await request.body()), limits)
+        ev = parse_events("predict", await request.body(), limits)[0][0]
         with lock:
             p = model.predict_one(_x(ev["x"]))
         return Response(json.dumps({"prediction": p}).encode(), media_type="application/json")
@@ -335,6 +338,103 @@ def _predict_during_snapshots(state: str, conc: int, limit: float, n: int) -> di
             proc.kill()
 
 
+def _split_request(raw: bytes) -> tuple[str, list, bytes]:
+    head, body = raw.split(b"\r\n\r\n", 1)
+    lines = head.split(b"\r\n")
+    path = lines[0].split(b" ")[1].decode()
+    return path, [(k.lower(), v) for k, v in (ln.split(b": ", 1) for ln in lines[1:])], body
+
+
+def _inprocess(n: int, nb: int) -> dict:
+    """Server CPU per event without sockets: the ASGI app called in process (16 concurrent
+    single learns / 8 concurrent 100-event batches, keys as in the HTTP phases), and
+    ``LearnerService.process`` alone on pre-parsed requests (groups of 16 / of 4 batches).
+    What the HTTP rows cost beyond these is uvicorn's HTTP/1.1 protocol, the event loop and
+    the kernel's socket work."""
+    from onlinekit.serve import LearnerService, create_app
+    from onlinekit.serve._schema import Limits, parse_events
+    from onlinekit.serve.service import Request
+
+    def app_cpu(payloads, conc, per):
+        reqs = [_split_request(p) for p in payloads]
+
+        async def main(app):
+            nxt = 0
+
+            async def call(path, headers, body):
+                got = []
+
+                async def receive():
+                    if not got:
+                        got.append(True)
+                        return {"type": "http.request", "body": body, "more_body": False}
+                    await asyncio.sleep(3600)  # pragma: no cover - never asked twice
+
+                status = []
+
+                async def send(msg):
+                    if msg["type"] == "http.response.start":
+                        status.append(msg["status"])
+
+                scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+                         "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2)}
+                await app(scope, receive, send)
+                if status != [200]:
+                    raise RuntimeError(f"in-process request got {status}")
+
+            async def worker():
+                nonlocal nxt
+                while nxt < len(reqs):
+                    i = nxt
+                    nxt += 1
+                    await call(*reqs[i])
+
+            c0 = time.process_time()
+            await asyncio.gather(*(worker() for _ in range(conc)))
+            return (time.process_time() - c0) / (len(reqs) * per) * 1e6
+
+        with tempfile.TemporaryDirectory() as tmp:
+            svc = LearnerService(tmp, "ogd", {"lr": 0.01}, snapshot_every=10_000)
+            try:
+                try:  # the loop uvicorn runs on
+                    import uvloop
+                    factory = uvloop.new_event_loop
+                except ImportError:  # pragma: no cover
+                    factory = None
+                with asyncio.Runner(loop_factory=factory) as runner:
+                    return round(runner.run(main(create_app(svc))), 1)
+            finally:
+                svc.close()
+
+    def process_cpu(payloads, batch, group):
+        lim = Limits()
+        reqs = []
+        c0 = time.process_time()
+        for i, p in enumerate(payloads):
+            evs, texts = parse_events("learn", _split_request(p)[2], lim, batch)
+            reqs.append(Request("learn", evs, key=f"k{i}", batch=batch, texts=texts))
+        c1 = time.process_time()
+        with tempfile.TemporaryDirectory() as tmp:
+            svc = LearnerService(tmp, "ogd", {"lr": 0.01}, snapshot_every=10_000)
+            try:
+                for i in range(0, len(reqs), group):
+                    svc.process(reqs[i:i + group])
+            finally:
+                c2 = time.process_time()
+                svc.close()
+        m = sum(len(r.events) for r in reqs)
+        return {"parse_validate_fingerprint_us_per_event": round((c1 - c0) / m * 1e6, 1),
+                "process_us_per_event": round((c2 - c1) / m * 1e6, 1)}
+
+    single = _learn_payloads(n, seed=5)
+    batches = _batch_payloads(nb, 100, seed=6)
+    return {"app_learn_us_per_event": app_cpu(single, 16, 1),
+            "app_learn_batch100_us_per_event": app_cpu(batches, 8, 100),
+            "service_learn": process_cpu(single, False, 16),
+            "service_learn_batch100": process_cpu(batches, True, 4)}
+
+
 def _stop(proc) -> None:
     proc.terminate()
     try:
@@ -376,6 +476,7 @@ def run(quick: bool = False) -> dict:
     res["durable_vs_river_batch100"] = round(res["learn_batch100_normal"]["events_per_s"]
                                              / res["river_learn_batch100"]["events_per_s"], 2)
     res["redis_floor"] = _redis_floor(n, conc, limit)
+    res["in_process"] = _inprocess(min(n, 10_000), max(20, min(n, 20_000) // 100))
     # predict latency while a 1M-feature model is snapshotted
     n_big = 100_000 if quick else 1_000_000
     with tempfile.TemporaryDirectory() as tmp:

@@ -31,6 +31,17 @@ class FeatureIndex:
         if isinstance(x, dict):
             pos = self._pos
             d = len(self.names)
+            vals = list(x.values())
+            # every value a finite float and every name known (the common event): checked at once
+            if vals and set(map(type, vals)) == _FLOAT_ONLY and math.isfinite(sum(vals)):
+                try:
+                    slots = [pos[k] for k in x]
+                except KeyError:
+                    slots = None
+                if slots is not None:
+                    v = np.zeros(d)
+                    v[slots] = vals
+                    return v, []
             new: list = []
             vals: list = []
             slots: list = []
@@ -83,6 +94,9 @@ class FeatureIndex:
         for k in new:
             self._pos[k] = len(self.names)
             self.names.append(k)
+
+
+_FLOAT_ONLY = {float}
 
 
 def check_value(key, val) -> float:

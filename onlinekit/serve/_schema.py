@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
 
-__all__ = ["RequestError", "Limits", "parse_json", "validate_event", "validate_batch", "fingerprint", "encode_events", "to_jsonable",
-           "OPS", "SERVED_OPS"]
+__all__ = ["RequestError", "Limits", "parse_json", "parse_events", "validate_event", "validate_batch", "fingerprint",
+           "encode_events", "to_jsonable", "OPS", "SERVED_OPS"]
 
 #: operations that change state (logged) and those that only read
 OPS = ("learn", "act", "feedback", "release")
@@ -66,30 +67,124 @@ def _refuse_constant(name: str):
 
 
 def _no_duplicates(pairs):
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise RequestError(400, f"duplicate key {k!r}", "body")
-        out[k] = v
+    out = dict(pairs)
+    if len(out) != len(pairs):  # some key came twice: name the first one repeated
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise RequestError(400, f"duplicate key {k!r}", "body")
+            seen.add(k)
     return out
 
 
-def parse_json(raw: bytes) -> Any:
-    """Parse a request body strictly; 400 naming ``body`` on any problem."""
+#: one strict decoder for every request (``json.loads`` with hooks builds a new one per call)
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+_SCAN = _DECODER.scan_once
+_WS = re.compile(r"[ \t\n\r]*")
+_BATCH_HEAD = re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"events"[ \t\n\r]*:[ \t\n\r]*\[')
+
+
+def _text(raw: bytes) -> str:
     if not raw:
         raise RequestError(400, "empty body; expected a JSON object", "body")
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise RequestError(400, "body is not UTF-8", "body") from None
+
+
+def _decode(text: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+        return _DECODER.decode(text)
     except RequestError:
         raise
     except RecursionError:
         raise RequestError(400, "JSON nested too deeply", "body") from None
     except ValueError as exc:
         raise RequestError(400, f"malformed JSON: {exc}", "body") from None
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse a request body strictly; 400 naming ``body`` on any problem."""
+    return _decode(_text(raw))
+
+
+def _split_batch(text: str) -> tuple[list, list[tuple[int, int]]] | None:
+    """``{"events": [e0, e1, ...]}`` -> the parsed events and the span of each one's text.
+
+    Only for that exact shape (the key written plainly, nothing else in the object); any
+    other text -- including every malformed one -- returns ``None`` and goes through
+    :func:`parse_json`, which gives the answer (and the error) of record.
+    """
+    m = _BATCH_HEAD.match(text)
+    if m is None:
+        return None
+    i = _WS.match(text, m.end()).end()
+    events: list = []
+    spans: list[tuple[int, int]] = []
+    if text.startswith("]", i):
+        return None  # empty batch: the strict path words the refusal
+    scan, ws = _SCAN, _WS.match
+    try:
+        while True:
+            ev, end = scan(text, i)
+            events.append(ev)
+            spans.append((i, end))
+            c = text[end:end + 1]
+            if c != "," and c != "]":
+                end = ws(text, end).end()
+                c = text[end:end + 1]
+            if c == ",":
+                i = ws(text, end + 1).end()
+            elif c == "]":
+                break
+            else:
+                return None
+    except RequestError:
+        raise
+    except (StopIteration, ValueError, RecursionError):
+        return None
+    i = ws(text, end + 1).end()
+    if not text.startswith("}", i) or _WS.match(text, i + 1).end() != len(text):
+        return None
+    return events, spans
+
+
+def parse_events(op: str, raw: bytes, limits: Limits, batch: bool = False) -> tuple[list[dict], list[str]]:
+    """Parse and validate a request body: its normalised events and each one's JSON text.
+
+    The text logged for an event is the client's own text of it when that decodes to the
+    normalised event (it does whenever validation added no default field), so the numbers are
+    not formatted a second time; otherwise the normalised event is encoded. Refusals are those
+    of :func:`parse_json` with :func:`validate_event` / :func:`validate_batch`.
+
+    Examples
+    --------
+    >>> parse_events("learn", b'{"x": [1, 2.5], "y": 3}', Limits())
+    ([{'x': [1, 2.5], 'y': 3}], ['{"x": [1, 2.5], "y": 3}'])
+    >>> evs, texts = parse_events("act", b'{"events": [{}, {"obs": 1}]}', Limits(), batch=True)
+    >>> evs, texts
+    ([{'obs': None}, {'obs': 1}], ['{"obs":null}', '{"obs": 1}'])
+    """
+    text = _text(raw)
+    if not batch:
+        doc = _decode(text)
+        ev = _checked(op, doc, limits)
+        if len(ev) == len(doc):
+            return [ev], [text.strip(" \t\n\r")]
+        return [ev], encode_events([ev])
+    split = _split_batch(text)
+    if split is None:
+        doc = _decode(text)
+        evs = validate_batch(op, doc, limits, _check=_checked)
+        return evs, encode_events(evs)
+    docs, spans = split
+    if op == "learn" and len(docs) <= limits.max_batch and _plain_learn_batch(docs, limits):
+        return [{"x": d["x"], "y": d["y"]} for d in docs], [text[s:e] for s, e in spans]
+    evs = validate_batch(op, {"events": docs}, limits, _check=_checked)
+    texts = [text[s:e] if len(ev) == len(d) else _ENCODE(ev)  # a default was added: encode the event
+             for ev, d, (s, e) in zip(evs, docs, spans, strict=True)]
+    return evs, texts
 
 
 def _number(v: Any, field: str) -> float | int:
@@ -141,6 +236,18 @@ def _all_fine(values, limits: Limits) -> bool:
 
 
 _FLOAT_ONLY = {float}
+
+
+def _plain_number(v: Any, limits: Limits) -> bool:
+    """Fast path: ``v`` a finite float or an in-range int, within the bound (else the exact check)."""
+    t = type(v)
+    if t is float:
+        if not math.isfinite(v):
+            return False
+    elif t is not int or abs(v) > _MAX_INT:
+        return False
+    m = limits.max_abs_value
+    return m is None or abs(v) <= m
 
 
 def _features(v: Any, field: str, limits: Limits) -> Any:
@@ -214,7 +321,45 @@ def validate_event(op: str, ev: Any, limits: Limits, prefix: str = "") -> dict:
     return out
 
 
-def validate_batch(op: str, doc: Any, limits: Limits) -> list[dict]:
+def _checked(op: str, ev: Any, limits: Limits, prefix: str = "") -> dict:
+    """:func:`validate_event`, with the common learn shape (``{"x": all-float features,
+    "y": number}``) checked at once; any other event takes the full check."""
+    if op == "learn" and type(ev) is dict and len(ev) == 2:
+        x, y = ev.get("x"), ev.get("y")
+        if _plain_number(y, limits) and type(x) in (dict, list) and len(x) <= limits.max_features \
+                and _all_fine(x if type(x) is list else list(x.values()), limits):
+            return {"x": x, "y": y}
+    return validate_event(op, ev, limits, prefix)
+
+
+def _plain_learn_batch(docs: list, limits: Limits) -> bool:
+    """Are all of ``docs`` ``{"x": finite floats (array or object), "y": plain number}``
+    within the limits? Checked for the whole batch at once; ``False`` sends it to the
+    per-event check (which then finds and names the fault, if any)."""
+    flat: list = []
+    ys: list = []
+    mf = limits.max_features
+    for d in docs:
+        if type(d) is not dict or len(d) != 2:
+            return False
+        x = d.get("x")
+        if type(x) is list:
+            if not x or len(x) > mf:
+                return False
+            flat += x
+        elif type(x) is dict:
+            if not x or len(x) > mf:
+                return False
+            flat += x.values()
+        else:
+            return False
+        ys.append(d.get("y"))
+    if not _all_fine(flat, limits):
+        return False
+    return _all_fine(ys, limits) or all(_plain_number(y, limits) for y in ys)
+
+
+def validate_batch(op: str, doc: Any, limits: Limits, *, _check=validate_event) -> list[dict]:
     """``{"events": [...]}`` -> normalised events (1 to ``limits.max_batch`` of them)."""
     if not isinstance(doc, dict):
         raise RequestError(422, f"expected a JSON object, got {_tname(doc)}", "body")
@@ -228,7 +373,7 @@ def validate_batch(op: str, doc: Any, limits: Limits) -> list[dict]:
         raise RequestError(422, "empty batch", "events")
     if len(evs) > limits.max_batch:
         raise RequestError(413, f"batch too large ({len(evs)} > {limits.max_batch} events)", "events")
-    return [validate_event(op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
+    return [_check(op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
 
 
 _ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
@@ -243,9 +388,8 @@ def fingerprint(op: str, texts: list[str], batch: bool = False) -> str:
     """Digest of a request (operation, batch route or not, encoded events), to refuse a reused
     idempotency key: ``/act`` and ``/act/batch`` with the same event are different requests."""
     h = hashlib.sha256(op.encode() + (b"/batch" if batch else b""))
-    for t in texts:
-        h.update(b"\n")
-        h.update(t.encode())
+    if texts:  # each text preceded by a newline, hashed in one call
+        h.update(("\n" + "\n".join(texts)).encode())
     return h.hexdigest()
 
 

@@ -21,7 +21,10 @@ route             body                                     learner kind
 ================  =======================================  ==============================
 
 Write requests may carry an ``Idempotency-Key`` header; a retry with the same key gets the
-stored response (header ``Idempotent-Replayed: true``) and is not applied again. Errors are
+stored response (header ``Idempotent-Replayed: true``) and is not applied again. A retry is
+recognised by its events' JSON text (what the log stores: the client's own text of each event,
+see :func:`~onlinekit.serve._schema.parse_events`), so it must resend the same body; the same
+key with other text gets 409. Errors are
 ``{"error": {"status", "field", "message"}}`` with a 4xx status naming the field; a refused
 request changes neither the learner nor the log.
 
@@ -57,9 +60,7 @@ from typing import Any
 from onlinekit.serve._schema import (
     Limits,
     RequestError,
-    parse_json,
-    validate_batch,
-    validate_event,
+    parse_events,
 )
 from onlinekit.serve.telemetry import Telemetry
 from onlinekit.serve.service import LearnerService, Outcome, Request
@@ -67,6 +68,7 @@ from onlinekit.serve.service import LearnerService, Outcome, Request
 __all__ = ["create_app"]
 
 _WRITE_OPS = ("learn", "act", "feedback", "release")
+_REPLAYED = {"Idempotent-Replayed": "true"}
 
 
 class _GroupCommitter:
@@ -125,11 +127,144 @@ def _host_name(host: str) -> str:
     return host
 
 
+_ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+
+
 def _json(body: Any, status: int = 200, headers: dict | None = None):
     from starlette.responses import Response
 
-    return Response(json.dumps(body, allow_nan=False, separators=(",", ":")), status_code=status,
-                    media_type="application/json", headers=headers)
+    return Response(_ENCODE(body), status_code=status, media_type="application/json", headers=headers)
+
+
+class _Disconnected(Exception):
+    """The client went away before its request body arrived."""
+
+
+class _RawHeaders:
+    """Read access to an ASGI scope's headers, ``get(name)`` as Starlette's (first value wins)."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, raw):
+        self._d = dict(reversed(raw))  # names are lower case (ASGI); reversed: the first one wins
+
+    def get(self, name: str, default=None):
+        v = self._d.get(name.encode("latin-1"))
+        return default if v is None else v.decode("latin-1")
+
+
+class _RawRequest:
+    """What the route code reads of a request, straight from the ASGI scope (no Starlette)."""
+
+    __slots__ = ("headers", "receive")
+
+    def __init__(self, scope, receive):
+        self.headers = _RawHeaders(scope["headers"])
+        self.receive = receive
+
+    async def read(self, max_body: int, timeout: float) -> bytes:
+        """The body, refused past ``max_body`` bytes (413) or ``timeout`` seconds (408).
+
+        The usual body is already buffered by the server when the route runs, so its receive
+        completes without waiting: that first step runs without a timer; any wait (a body
+        still on its way, or more of it) runs under the deadline.
+        """
+        deadline = None
+        chunks = []
+        size = 0
+        while True:
+            msg = None
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + timeout
+                step = self.receive()
+                try:
+                    pending = step.send(None)
+                except StopIteration as done:
+                    msg = done.value
+                else:  # it has to wait: go on waiting, under the deadline
+                    msg = await _deadline(_Resumed(step, pending), deadline, timeout)
+            else:
+                msg = await _deadline(self.receive(), deadline, timeout)
+            if msg["type"] != "http.request":
+                raise _Disconnected
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > max_body:
+                raise RequestError(413, f"body larger than {max_body} bytes", "body")
+            chunks.append(chunk)
+            if not msg.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class _Resumed:
+    """Awaitable finishing coroutine ``coro`` that already ran up to its first suspension
+    (``pending``, what it yielded): what the task sends or throws in goes on to ``coro``."""
+
+    __slots__ = ("_coro", "_pending")
+
+    def __init__(self, coro, pending):
+        self._coro = coro
+        self._pending = pending
+
+    def __await__(self):
+        coro, out = self._coro, self._pending
+        while True:
+            try:
+                value = yield out
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # cancellation (the deadline) and the like
+                try:
+                    out = coro.throw(exc)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    out = coro.send(value)
+                except StopIteration as done:
+                    return done.value
+
+
+async def _deadline(awaitable, deadline: float, timeout: float):
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await awaitable
+    except TimeoutError:
+        raise RequestError(408, f"body not received within {timeout:g} s", "body") from None
+
+
+_JSON_TYPE = (b"content-type", b"application/json")
+
+
+async def _send_json(send, status: int, body: Any, headers: dict | None = None) -> None:
+    if len(body) == 2 and type(body.get("offset")) is int and type(body.get("count")) is int:
+        data = b'{"offset":%d,"count":%d}' % (body["offset"], body["count"])  # the usual answer
+    else:
+        data = _ENCODE(body).encode()
+    head = [_JSON_TYPE, (b"content-length", b"%d" % len(data))]
+    if headers:
+        head += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": data})
+
+
+class _App:
+    """The ASGI app: the hot ``POST`` routes (writes, predictions) answered straight from the
+    ASGI scope, everything else (and any request under a mount point) by the Starlette app."""
+
+    def __init__(self, inner, hot: dict):
+        self._inner = inner
+        self._hot = hot
+        self.state = inner.state
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            handler = self._hot.get(scope["path"])
+            if handler is not None:
+                await handler(scope, receive, send)
+                return
+        await self._inner(scope, receive, send)
 
 
 def _error(err: RequestError, headers: dict | None = None):
@@ -166,8 +301,11 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
 
     Returns
     -------
-    starlette.applications.Starlette
-        The app; ``app.state.service`` and ``app.state.metrics`` are reachable.
+    ASGI application
+        The routes of the learner's operations are answered straight over ASGI (the hot path:
+        the same checks, no per-request framework objects); the rest by a Starlette app
+        (also every request under a mount point). ``app.state.service`` and
+        ``app.state.metrics`` are reachable.
 
     Examples
     --------
@@ -226,6 +364,8 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
 
     async def _read_body(request) -> bytes:
         _require_json(request)
+        if type(request) is _RawRequest:  # its own deadline, armed only when it has to wait
+            return await _read_body_now(request)
         try:
             async with asyncio.timeout(body_timeout):
                 return await _read_body_now(request)
@@ -239,6 +379,8 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
                 raise RequestError(400, "invalid Content-Length", "Content-Length")
             if int(cl) > limits.max_body:
                 raise RequestError(413, f"body larger than {limits.max_body} bytes", "body")
+        if type(request) is _RawRequest:
+            return await request.read(limits.max_body, body_timeout)
         chunks = []
         size = 0
         async for chunk in request.stream():
@@ -263,12 +405,43 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
                     if err is not None:
                         raise err
                 resp = await fn(request)
+                if type(resp) is tuple:  # (status, body, headers) of a hot route's code
+                    resp = _json(resp[1], resp[0], resp[2])
             except RequestError as err:
                 if err.status == 401:
                     headers = {"WWW-Authenticate": 'Bearer realm="onlinekit"'}
                 resp = _error(err, headers)
             metrics.observe(route, resp.status_code, time.perf_counter() - t0)
             return resp
+
+        return handler
+
+    def raw_endpoint(route: str, fn):
+        """``fn`` (a route's code) as a raw ASGI handler: the checks of :func:`endpoint`, no
+        Starlette request or response objects."""
+
+        async def handler(scope, receive, send):
+            t0 = time.perf_counter()
+            request = _RawRequest(scope, receive)
+            headers = None
+            try:
+                err = _edge(request) or _authorized(request)
+                if err is not None:
+                    raise err
+                status, body, headers = await fn(request)
+            except RequestError as err:
+                status, body = err.status, {"error": err.to_dict()}
+                if status == 401:
+                    headers = {"WWW-Authenticate": 'Bearer realm="onlinekit"'}
+            except _Disconnected:
+                return  # nobody to answer
+            except Exception:
+                err = RequestError(500, "internal error", None)
+                await _send_json(send, 500, {"error": err.to_dict()})
+                metrics.observe(route, 500, time.perf_counter() - t0)
+                raise  # the server logs it
+            await _send_json(send, status, body, headers)
+            metrics.observe(route, status, time.perf_counter() - t0)
 
         return handler
 
@@ -280,25 +453,25 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
             raise RequestError(400, f"must be 1 to {limits.max_key} printable ASCII characters", "Idempotency-Key")
         return key
 
+    # route code returns (status, body, extra headers): answered by endpoint() through Starlette
+    # or by raw_endpoint() straight over ASGI (the routes of the learner's own operations)
     def write_route(op: str, batch: bool):
         async def fn(request):
             if op not in service.ops:
                 raise RequestError(404, f"learner {service.name!r} ({service.kind}) has no /{op}", "route")
             key = _idempotency_key(request)
-            doc = parse_json(await _read_body(request))
-            events = validate_batch(op, doc, limits) if batch else [validate_event(op, doc, limits)]
-            out = await committer.submit(Request(op, events, key=key, batch=batch))
-            return _json(out.body, out.status, {"Idempotent-Replayed": "true"} if out.replayed else None)
+            events, texts = parse_events(op, await _read_body(request), limits, batch)
+            out = await committer.submit(Request(op, events, key=key, batch=batch, texts=texts))
+            return out.status, out.body, _REPLAYED if out.replayed else None
         return fn
 
     def predict_route(batch: bool):
         async def fn(request):
             if "predict" not in service.ops:
                 raise RequestError(404, f"learner {service.name!r} ({service.kind}) has no /predict", "route")
-            doc = parse_json(await _read_body(request))
-            events = validate_batch("predict", doc, limits) if batch else [validate_event("predict", doc, limits)]
+            events, _ = parse_events("predict", await _read_body(request), limits, batch)
             res = await asyncio.to_thread(service.predict, [e["x"] for e in events])
-            return _json({"results": res} if batch else res[0])
+            return 200, ({"results": res} if batch else res[0]), None
         return fn
 
     async def health(request):
@@ -315,12 +488,19 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
         Route("/health", endpoint("/health", health, auth=False), methods=["GET"]),
         Route("/metrics", endpoint("/metrics", metrics_route), methods=["GET"]),
         Route("/snapshot", endpoint("/snapshot", snapshot), methods=["POST"]),
-        Route("/predict", endpoint("/predict", predict_route(False)), methods=["POST"]),
-        Route("/predict/batch", endpoint("/predict/batch", predict_route(True)), methods=["POST"]),
     ]
+    hot = {}  # POST routes of the learner's operations: answered without Starlette
+
+    def add(path: str, fn, op: str) -> None:
+        routes.append(Route(path, endpoint(path, fn), methods=["POST"]))
+        if op in service.ops:
+            hot[path] = raw_endpoint(path, fn)
+
+    add("/predict", predict_route(False), "predict")
+    add("/predict/batch", predict_route(True), "predict")
     for op in _WRITE_OPS:
-        routes.append(Route(f"/{op}", endpoint(f"/{op}", write_route(op, False)), methods=["POST"]))
-        routes.append(Route(f"/{op}/batch", endpoint(f"/{op}/batch", write_route(op, True)), methods=["POST"]))
+        add(f"/{op}", write_route(op, False), op)
+        add(f"/{op}/batch", write_route(op, True), op)
 
     async def http_error(request, exc: HTTPException):
         # unknown routes (404) and wrong methods (405): JSON like every other error
@@ -352,14 +532,14 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
                 events = [validate_round(service.kind, op, doc, limits)]
             if op == "play" and not any(service.protocol.play_writes(ev) for ev in events):
                 res = await asyncio.to_thread(service.play, events, batch)
-                return _json({"results": res} if batch else res[0])
+                return 200, ({"results": res} if batch else res[0]), None
             out = await committer.submit(Request(op, events, key=key, batch=batch))
-            return _json(out.body, out.status, {"Idempotent-Replayed": "true"} if out.replayed else None)
+            return out.status, out.body, _REPLAYED if out.replayed else None
         return fn
 
-    for op in ("play", "update"):
-        routes.append(Route(f"/{op}", endpoint(f"/{op}", round_route(op, False)), methods=["POST"]))
-        routes.append(Route(f"/{op}/batch", endpoint(f"/{op}/batch", round_route(op, True)), methods=["POST"]))
+    for op in ("play", "update"):  # on the hot path too where the learner has the operation
+        add(f"/{op}", round_route(op, False), op)
+        add(f"/{op}/batch", round_route(op, True), op)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -370,7 +550,7 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
             if close_service:
                 await asyncio.to_thread(service.close)
 
-    app = Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error}, lifespan=lifespan)
-    app.state.service = service
-    app.state.metrics = metrics
-    return app
+    inner = Starlette(routes=routes, exception_handlers={404: http_error, 405: http_error}, lifespan=lifespan)
+    inner.state.service = service
+    inner.state.metrics = metrics
+    return _App(inner, hot)

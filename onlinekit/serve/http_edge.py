@@ -11,6 +11,8 @@ httptools protocol (the C parser: several times faster per request than h11) wit
 * a request head (request line and headers) longer than ``max_header_bytes`` gets
   ``431 Request Header Fields Too Large`` and the connection is closed.
 
+With httptools, a response's head and body also leave in one write (:class:`_OneWritePerResponse`).
+
 Where httptools is not installed, uvicorn's pure-Python h11 protocol is used with the same
 deadline and its own incomplete-head cap.
 """
@@ -65,6 +67,51 @@ def _guards(base):
     return HeadGuarded
 
 
+class _OneWritePerResponse:
+    """A transport that holds a response head until its body is written, then sends both in one
+    ``write`` (one system call and one TCP segment per small response instead of two).
+
+    A head whose body does not follow in the same loop iteration (a ``HEAD`` request, a
+    streamed body) is sent on its own at the next iteration; ``close`` sends what is held first.
+    Everything else is the wrapped transport's.
+    """
+
+    __slots__ = ("_transport", "_loop", "_held", "_handle")
+
+    def __init__(self, transport, loop):
+        self._transport = transport
+        self._loop = loop
+        self._held = None
+        self._handle = None
+
+    def write(self, data) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._handle.cancel()
+            self._transport.write(held + data)
+        elif data[:5] == b"HTTP/" and data[-4:] == b"\r\n\r\n":
+            self._held = bytes(data)
+            self._handle = self._loop.call_soon(self.flush)
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._handle.cancel()
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)
+
+
 def _httptools_class():
     import httptools  # noqa: F401 - only to fall back to h11 without it
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -77,6 +124,11 @@ def _httptools_class():
         def on_headers_complete(self) -> None:
             self._head_done()
             super().on_headers_complete()
+            if self.cycle is not None:
+                out = getattr(self, "_one_write", None)
+                if out is None or out._transport is not self.transport:
+                    out = self._one_write = _OneWritePerResponse(self.transport, self.loop)
+                self.cycle.transport = out
 
         def data_received(self, data: bytes) -> None:
             if self._in_head:

@@ -31,6 +31,8 @@ __all__ = ["EventLog", "SYNC_MODES", "LogDamagedError"]
 class LogDamagedError(ValueError):
     """The event log file does not pass SQLite's integrity check (or cannot be read at all)."""
 
+_ENCODE = json.JSONEncoder(allow_nan=False).encode  # built once (json.dumps with options builds one per call)
+
 #: ``synchronous`` pragma per mode. ``normal``: in WAL mode a commit survives a crash of the
 #: process (``kill -9``) but the last commits may be lost on power failure or an OS crash;
 #: ``full``: every commit is fsynced (also survives power loss; costs one fsync per commit,
@@ -118,6 +120,26 @@ class EventLog:
         self._committed_next = self._next
         self._in_tx = False
         self._lock = threading.Lock()  # guards the connection against concurrent readers
+        # rows appended in the open transaction, written in one statement before it commits
+        # (or before anything reads the table); ``_written`` is the next offset in the table
+        self._rows: list[tuple[int, str, str]] = []
+        self._entropy: dict[int, bytes] = {}
+        self._written = self._next
+
+    def _flush(self) -> None:
+        """Write the held rows (inside the open transaction; the caller holds ``_lock``)."""
+        rows = self._rows
+        if not rows:
+            return
+        if self._entropy:
+            ent = self._entropy
+            self._conn.executemany("INSERT INTO events(offset, op, body, entropy) VALUES (?, ?, ?, ?)",
+                                   [(o, op, b, ent.get(o)) for o, op, b in rows])
+            ent.clear()
+        else:
+            self._conn.executemany("INSERT INTO events(offset, op, body) VALUES (?, ?, ?)", rows)
+        self._written = rows[-1][0] + 1
+        self._rows = []
 
     # -- transactions ----------------------------------------------------------------------
     def begin(self) -> None:
@@ -129,6 +151,7 @@ class EventLog:
     def commit(self) -> None:
         """Make everything appended since :meth:`begin` durable."""
         with self._lock:
+            self._flush()
             self._conn.execute("COMMIT")
             self._in_tx = False
             self._committed_next = self._next
@@ -136,10 +159,12 @@ class EventLog:
     def rollback(self) -> None:
         """Forget everything appended since :meth:`begin`."""
         with self._lock:
+            self._rows = []
+            self._entropy.clear()
             if self._in_tx:
                 self._conn.execute("ROLLBACK")
             self._in_tx = False
-            self._next = self._committed_next
+            self._next = self._written = self._committed_next
 
     # -- writes ------------------------------------------------------------------------------
     def append(self, op: str, body: Any) -> int:
@@ -147,14 +172,19 @@ class EventLog:
         return self.append_texts(op, [json.dumps(body, separators=(",", ":"), allow_nan=False)])
 
     def append_texts(self, op: str, texts: list[str]) -> int:
-        """Append events already encoded as JSON text, in order; returns the first offset."""
+        """Append events already encoded as JSON text, in order; returns the first offset.
+
+        Inside a transaction the rows are held and written together just before it commits
+        (one statement for a whole group of requests); outside one they are written at once.
+        """
         first = self._next
         with self._lock:
             if len(texts) == 1:
-                self._conn.execute("INSERT INTO events(offset, op, body) VALUES (?, ?, ?)", (first, op, texts[0]))
+                self._rows.append((first, op, texts[0]))
             else:
-                self._conn.executemany("INSERT INTO events(offset, op, body) VALUES (?, ?, ?)",
-                                       [(first + i, op, t) for i, t in enumerate(texts)])
+                self._rows += [(first + i, op, t) for i, t in enumerate(texts)]
+            if not self._in_tx:
+                self._flush()
         self._next = first + len(texts)
         return first
 
@@ -164,15 +194,24 @@ class EventLog:
         if offset < self._committed_next or offset >= self._next:
             raise ValueError(f"offset {offset} is not an uncommitted event of this transaction")
         with self._lock:
-            self._conn.execute("UPDATE events SET entropy = ? WHERE offset = ?", (blob, offset))
+            if offset >= self._written:  # still held: written with its row
+                self._entropy[offset] = blob
+            else:
+                self._conn.execute("UPDATE events SET entropy = ? WHERE offset = ?", (blob, offset))
 
     def discard_from(self, offset: int) -> None:
         """Remove the uncommitted events at ``offset`` and after (a refused request)."""
         if offset < self._committed_next:
             raise ValueError(f"offset {offset} is committed")
+        offset = int(offset)
         with self._lock:
-            self._conn.execute("DELETE FROM events WHERE offset >= ?", (int(offset),))
-        self._next = int(offset)
+            self._rows = [r for r in self._rows if r[0] < offset]
+            for o in [o for o in self._entropy if o >= offset]:
+                del self._entropy[o]
+            if offset < self._written:
+                self._conn.execute("DELETE FROM events WHERE offset >= ?", (offset,))
+                self._written = offset
+        self._next = offset
 
     def remember(self, rows: list[tuple[str, str, int, Any]]) -> None:
         """Record ``(key, fingerprint, offset, response)`` of keyed requests (inside a transaction)."""
@@ -180,7 +219,7 @@ class EventLog:
             now = time.time()
             self._conn.executemany(
                 "INSERT INTO requests(key, fingerprint, offset, response, created) VALUES (?, ?, ?, ?, ?)",
-                [(k, f, o, json.dumps(r, allow_nan=False), now) for k, f, o, r in rows])
+                [(k, f, o, _ENCODE(r), now) for k, f, o, r in rows])
 
     def set_meta(self, name: str, value: Any) -> None:
         """Store a JSON value under ``name`` (committed immediately when outside a transaction)."""
@@ -234,6 +273,7 @@ class EventLog:
         cols = "offset, op, body, entropy" if entropy else "offset, op, body"
         while pos < end:
             with self._lock:
+                self._flush()
                 rows = self._conn.execute(
                     f"SELECT {cols} FROM events WHERE offset >= ? AND offset < ? ORDER BY offset LIMIT ?",
                     (pos, end, chunk)).fetchall()
@@ -267,6 +307,7 @@ class EventLog:
     def first_offset(self) -> int:
         """Offset of the oldest event still in the log (``next_offset`` when empty)."""
         with self._lock:
+            self._flush()
             row = self._conn.execute("SELECT MIN(offset) FROM events").fetchone()
         return self._next if row[0] is None else int(row[0])
 
@@ -297,11 +338,12 @@ class EventLog:
         with self._lock:
             self._conn.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('truncated_before', ?)",
                                (json.dumps(offset),))
-        self._next = self._committed_next = offset
+        self._next = self._committed_next = self._written = offset
 
     def close(self) -> None:
         """Roll back any open transaction and close the file."""
         with self._lock:
+            self._rows = []
             if self._in_tx:
                 self._conn.execute("ROLLBACK")
                 self._in_tx = False

@@ -149,7 +149,7 @@ def serve(learner, params, state, snapshot_every, sync, key_retention, key_ttl, 
     click.echo(f"serving {svc.name} ({svc.kind}) at offset {svc.offset} on http://{host}:{port}", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on",
                 timeout_graceful_shutdown=10, http=protocol_class(header_timeout, max_header_bytes, prefer=http_impl),
-                limit_concurrency=max_connections,
+                limit_concurrency=max_connections, proxy_headers=False,  # no proxy is trusted
                 h11_max_incomplete_event_size=max_header_bytes, timeout_keep_alive=keep_alive)
 
 

@@ -252,3 +252,39 @@ def test_snapshot_is_encoded_outside_the_lock(tmp_path, monkeypatch):
     assert snap.offset == 5
     assert np.array_equal(snap.learner.w_, oracle(events[:5]).w_)
     svc.close()
+
+
+@pytest.mark.parametrize("server", [("--body-timeout", "1")], indirect=True)
+def test_body_deadline_when_no_body_byte_comes(server):
+    """The head alone: the route's first receive has to wait (the deadline's other path)."""
+    port = server
+    for path in (b"/learn", b"/learn/batch"):
+        head = (b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            t = time.monotonic()
+            s.sendall(head)
+            out = s.recv(65536)
+            waited = time.monotonic() - t
+        assert out.startswith(b"HTTP/1.1 408"), out[:200]
+        assert 0.9 < waited < 5, waited
+    assert call(port, "GET", "/health")[1]["offset"] == 0
+
+
+@pytest.mark.parametrize("server", [("--body-timeout", "5")], indirect=True)
+def test_body_arriving_late_within_the_deadline_is_applied(server):
+    """Head first, body 0.3 s later (in two parts): the waiting receive finishes normally."""
+    port = server
+    body = json.dumps({"x": [1.0, 2.0], "y": 3.0}).encode()
+    head = (b"POST /learn HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head)
+        time.sleep(0.3)
+        s.sendall(body[:5])
+        time.sleep(0.3)
+        s.sendall(body[5:])
+        out = s.recv(65536)
+    assert out.startswith(b"HTTP/1.1 200"), out[:200]
+    assert out.endswith(b'{"offset":0,"count":1}')
+    assert call(port, "GET", "/health")[1]["offset"] == 1
