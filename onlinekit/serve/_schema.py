@@ -277,17 +277,21 @@ _FIELDS = {
 }
 
 
-def validate_event(op: str, ev: Any, limits: Limits, prefix: str = "") -> dict:
-    """Check one event of operation ``op``; returns it normalised (a new dict)."""
+def _check_fields(ev: Any, required: set, optional: set, prefix: str) -> None:
+    """``ev`` is a JSON object with every ``required`` field and no field outside both sets."""
     if not isinstance(ev, dict):
         raise RequestError(422, f"expected a JSON object, got {_tname(ev)}", prefix.rstrip(".") or "body")
-    required, optional = _FIELDS[op]
     for k in ev:
         if k not in required and k not in optional:
             raise RequestError(422, f"unknown field (allowed: {', '.join(sorted(required | optional))})", prefix + k)
     for k in sorted(required):
         if k not in ev:
             raise RequestError(422, "missing required field", prefix + k)
+
+
+def validate_event(op: str, ev: Any, limits: Limits, prefix: str = "") -> dict:
+    """Check one event of operation ``op``; returns it normalised (a new dict)."""
+    _check_fields(ev, *_FIELDS[op], prefix)
     out: dict = {}
     if op in ("learn", "predict"):
         out["x"] = _features(ev["x"], prefix + "x", limits)
@@ -462,15 +466,7 @@ def validate_round(kind: str, op: str, ev: Any, limits: Limits, prefix: str = ""
     fields = _ROUND_FIELDS.get((kind, op))
     if fields is None:
         raise RequestError(404, f"the {kind} protocol has no /{op}", "route")
-    if not isinstance(ev, dict):
-        raise RequestError(422, f"expected a JSON object, got {_tname(ev)}", prefix.rstrip(".") or "body")
-    required, optional = fields
-    for k in ev:
-        if k not in required and k not in optional:
-            raise RequestError(422, f"unknown field (allowed: {', '.join(sorted(required | optional))})", prefix + k)
-    for k in sorted(required):
-        if k not in ev:
-            raise RequestError(422, "missing required field", prefix + k)
+    _check_fields(ev, *fields, prefix)
     out: dict = {}
     for k in ("losses", "gradient", "hint"):
         if k in ev:
