@@ -299,6 +299,11 @@ class FeatureEncoder:
         """Which ``codes`` are NA codes (a numba hash-table lookup)."""
         from onlinekit.streams._kernels import code_lookup, code_table
 
+        if len(self._na_codes) <= 4:  # usually just the empty text: comparisons beat the table 6x
+            out = np.zeros(len(codes), dtype=bool)
+            for code in self._na_codes.tolist():
+                out |= codes == code
+            return out
         if self._na_table is None:
             self._na_table = code_table(self._na_codes, np.zeros(len(self._na_codes), dtype=np.int64))
         tk, tv, used, shift = self._na_table

@@ -222,3 +222,24 @@ def test_csv_categorical_codes_equal_the_text_path(tmp_path):
     X2, n2 = blocks(arr)
     assert n1 == n2 and any("#" in n for n in n1) and "cat=b,c" in n1 and 'cat=q"x' in n1 and "cat=é" in n1
     np.testing.assert_array_equal(X1, X2)
+
+
+@pytest.mark.parametrize("na_values", [(), ("NA",), ("NA", "?", "-", "none", "null", "n/a")])
+def test_missing_categorical_codes_match_the_na_texts(na_values):
+    """``is_missing`` on categorical codes (the int64 hashes a CSV source gives) flags exactly
+    the codes of the NA texts (the empty text always): few NA texts take the comparison path,
+    many the hash table; both against a plain set of ``stable_hash`` codes."""
+    from onlinekit.streams.encode import _signed_hash
+
+    rng = np.random.default_rng(7)
+    enc = FeatureEncoder(na_values=na_values)
+    enc.setup(["c"], {"c": "cat"})
+    texts = ["", "a", "b", "zz", "NA", "?", "-", "none", "null", "n/a", "NaN", "na"]
+    pick = rng.integers(0, len(texts), size=2000)
+    codes = np.array([_signed_hash(texts[k]) for k in pick], dtype=np.int64)
+    codes[::7] = rng.integers(-(2**63), 2**63 - 1, size=len(codes[::7]), dtype=np.int64)  # other codes
+    na_set = {_signed_hash(t) for t in {""} | set(na_values)}
+    want = np.array([c in na_set for c in codes.tolist()])
+    got = enc.is_missing({"c": codes}).get("c", np.zeros(len(codes), dtype=bool))
+    assert want.any() and not want.all()
+    assert np.array_equal(got, want)
