@@ -5,9 +5,6 @@ and bare ``\\r`` line ends, blank lines skipped). ``parse_columns`` converts fie
 requested columns to ``float64`` with the exact Clinger fast path; fields it cannot convert
 exactly are flagged for a Python ``float()`` fallback, so every value equals ``float(text)``
 bit for bit.
-While tokenizing, a fraction's digits are read eight bytes at a time (SWAR: one 64-bit word
-tests which bytes are digits and sums them in three multiplies); the integer mantissa is the
-one the digit-by-digit loop builds, so values are unchanged.
 
 Field flags: ``0`` = the span ``[start, end)`` is the field's text; ``1`` = the span is the raw
 quoted text (escaped ``""`` quotes or text after the closing quote) and must be unquoted in
@@ -20,7 +17,6 @@ Parse status: ``0`` = parsed exactly, ``1`` = needs the Python fallback, ``2`` =
 from __future__ import annotations
 
 import numpy as np
-from numba.cpython.unsafe.numbers import trailing_zeros
 
 from onlinekit._numba import njit
 
@@ -35,30 +31,6 @@ POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)
 _MAX_EXACT = 2**53
 #: 10**k for k = 0..15 as integers (10**16 > 2**53).
 POW10_INT = np.array([10**k for k in range(16)], dtype=np.int64)
-
-
-_HI = np.uint64(0xF0F0F0F0F0F0F0F0)
-_SIX = np.uint64(0x0606060606060606)
-_THREES = np.uint64(0x3333333333333333)
-_ZEROS = np.uint64(0x3030303030303030)
-
-
-@njit(inline="always")
-def _load8(buf, i):
-    """``buf[i:i + 8]`` as a little-endian uint64 (first byte lowest)."""
-    return (np.uint64(buf[i]) | (np.uint64(buf[i + 1]) << np.uint64(8)) | (np.uint64(buf[i + 2]) << np.uint64(16))
-            | (np.uint64(buf[i + 3]) << np.uint64(24)) | (np.uint64(buf[i + 4]) << np.uint64(32))
-            | (np.uint64(buf[i + 5]) << np.uint64(40)) | (np.uint64(buf[i + 6]) << np.uint64(48))
-            | (np.uint64(buf[i + 7]) << np.uint64(56)))
-
-
-@njit(inline="always")
-def _eight_digits(v):
-    """The integer of eight digit values 0..9 packed in ``v`` (first, most significant, lowest)."""
-    v = v * np.uint64(10) + (v >> np.uint64(8))
-    mask = np.uint64(0x000000FF000000FF)
-    v = ((v & mask) * np.uint64(100 + (1000000 << 32)) + ((v >> np.uint64(16)) & mask) * np.uint64(1 + (10000 << 32))) >> np.uint64(32)
-    return np.int64(v & np.uint64(0xFFFFFFFF))
 
 
 @njit(inline="always")
@@ -143,18 +115,6 @@ def _parse_scan(buf, s, n, delim):
     if i < n and buf[i] == 46:
         i += 1
         f0 = i
-        while i + 8 <= n:  # eight bytes at a time (SWAR): the same integer, fewer branches
-            x = _load8(buf, i)
-            nd = ((x & _HI) | (((x + _SIX) & _HI) >> np.uint64(4))) ^ _THREES  # 0 bytes: digits
-            if nd == 0:
-                m = m * 100000000 + _eight_digits(x - _ZEROS)
-                i += 8
-                continue
-            k = np.int64(trailing_zeros(nd)) >> 3  # digits before the first other byte
-            if k:
-                m = m * POW10_INT[k] + _eight_digits((x - _ZEROS) << np.uint64(64 - 8 * k))
-                i += k
-            break
         while i < n:
             d = np.int64(buf[i]) - 48
             if d < 0 or d > 9:
