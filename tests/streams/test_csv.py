@@ -407,6 +407,35 @@ def test_large_exponents_whose_excess_fits_the_mantissa_are_exact():
     assert fast > 100  # the extended path was exercised
 
 
+def test_fused_parse_reads_fractions_exactly():
+    """The fused parser on fractions of 0-20 digits, ending the row or followed in the field by
+    any byte (an exponent, a letter, bytes >= 0xFA, a space), parses as the slow reference does:
+    status, and value bit for bit."""
+    from onlinekit.streams._csv_kernels import tokenize
+
+    rng = np.random.default_rng(5)
+    digits = list("0123456789")
+    tails = [b"", b"", b"", b"e5", b"E-3", b"x", b"\xfa", b"\xff9", b".", b" ", b"-", b"/", b":", b"\x00"]
+    statuses = set()
+    for _ in range(1500):
+        fields = []
+        for _k in range(3):
+            ip = "".join(rng.choice(digits, size=int(rng.integers(0, 4))))
+            fr = "".join(rng.choice(digits, size=int(rng.integers(0, 21))))
+            f = (str(rng.choice(["", "-", "+"])) + ip + "." + fr).encode() + tails[int(rng.integers(len(tails)))]
+            fields.append(f)
+        line = b",".join(fields) + [b"\n", b"\r\n", b""][int(rng.integers(3))]
+        toks = tokenize(np.frombuffer(line, dtype=np.uint8), 44, True, 1, np.arange(3, dtype=np.int64), 0)
+        assert toks[0] == 1 and toks[8][0] == 3
+        for c, f in enumerate(fields):
+            v, s = ref.parse_float(f)
+            statuses.add(s)
+            assert toks[11][c, 0] == s, f
+            if s == 0:
+                assert struct.pack("<d", toks[10][c, 0]) == struct.pack("<d", v), f
+    assert statuses == {0, 1}
+
+
 def test_fused_parse_respects_start_and_wrong_rows():
     from onlinekit.streams._csv_kernels import tokenize
 
