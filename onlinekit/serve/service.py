@@ -29,7 +29,9 @@ of every logged event after its offset. The result equals an uninterrupted run o
 committed log. On start, a snapshot covering more events than the committed log holds (or
 snapshots without ``events.db``) raises :class:`StateLossError` unless ``accept_loss``; the log
 itself must pass ``PRAGMA quick_check``. Snapshots copy the state under the lock and encode it
-in a writer thread.
+in a writer thread; a list the learner declares append-only (``_append_only_state``: the
+feature names of the linear learners, a million entries on big models) is copied as its
+length under the lock and sliced to that length outside it, in pieces.
 """
 
 from __future__ import annotations
@@ -443,7 +445,7 @@ class LearnerService:
                 break
         else:  # pragma: no cover - only the whole block diverged
             i = len(req.events) - 1
-        self.learner.load_state_dict(backup)
+        self.learner.load_state_dict(_materialized(backup))
         return i
 
     def _process_one(self, req: Request, known: dict, remember: list) -> Outcome:
@@ -488,9 +490,9 @@ class LearnerService:
             log.discard_from(first)
             if block is not None:
                 i = exc.offset or 0
-                self.learner.load_state_dict(backup)
+                self.learner.load_state_dict(_materialized(backup))
             elif i > 0:
-                self.learner.load_state_dict(backup)
+                self.learner.load_state_dict(_materialized(backup))
             self.stats.rejected += 1
             fld = exc.field or "event"
             if block is not None:  # the block names X[row, col] / y[row]: say it as the route does
@@ -503,7 +505,7 @@ class LearnerService:
             self.stats.rejected += 1
             if backup is None:
                 raise _Torn(RequestError(422, f"{type(exc).__name__}: {exc}", "event")) from exc
-            self.learner.load_state_dict(backup)
+            self.learner.load_state_dict(_materialized(backup))
             msg = f"{type(exc).__name__}: {exc}"
             return Outcome(422, {"error": RequestError(422, msg, f"events[{i}]" if req.batch else "event").to_dict()})
         bad = None if self._self_guarded else _nonfinite(self.learner)
@@ -513,7 +515,7 @@ class LearnerService:
             msg = f"refused: the update would make the learner state non-finite ({bad})"
             if backup is None:  # single event: no copy was taken; rebuild from disk
                 raise _Torn(RequestError(422, msg, "event"))
-            self.learner.load_state_dict(backup)
+            self.learner.load_state_dict(_materialized(backup))
             fld = "event"
             if req.batch:
                 fld = f"events[{self._nonfinite_at(backup, req)}]"
@@ -633,7 +635,7 @@ class LearnerService:
         """The learner as ``state_to_bytes`` archive (a consistent copy, encoded outside the lock)."""
         with self.lock:
             offset, state = self.offset, self._state_copy()
-        return SnapshotStore.encode(self._rebuilt(state), offset)[1]
+        return SnapshotStore.encode(self._rebuilt(_materialized(state, pause=True)), offset)[1]
 
     # -- snapshots ------------------------------------------------------------------------------
     def _rebuilt(self, state: dict) -> Learner:
@@ -643,12 +645,19 @@ class LearnerService:
         return learner
 
     def _state_copy(self) -> dict:
-        """``learner.state_dict()``, faster for big flat lists of names (taken under the lock)."""
+        """``learner.state_dict()``, faster for big flat lists of names (taken under the lock).
+
+        A list the learner declares append-only comes back as a :class:`_Prefix` (the list and
+        its length now); :func:`_materialized` turns the copy into a state dict.
+        """
         learner = self.learner
         out: dict = {}
+        append_only = getattr(type(learner), "_append_only_state", ())
         for k in learner._state_names():
             v = getattr(learner, k)
-            if type(v) is np.ndarray:
+            if type(v) is list and k in append_only:
+                out[k] = _Prefix(v, len(v))
+            elif type(v) is np.ndarray:
                 out[k] = v.copy()
             elif type(v) is list and set(map(type, v)) <= _ATOMS:
                 out[k] = list(v)  # immutable items: a shallow copy is a deep one
@@ -681,6 +690,7 @@ class LearnerService:
     def _write_snapshot(self, job) -> None:
         offset, state = job
         try:
+            state = _materialized(state, pause=True)
             self.snapshots.write(SnapshotStore.encode(self._rebuilt(state), offset))
             self.snapshot_offset = offset
             self.stats.snapshots += 1
@@ -771,6 +781,45 @@ class _Torn(Exception):
 
 
 _ATOMS = {str, int, float, bool, type(None)}
+
+
+class _Prefix:
+    """The first ``n`` items of a list that is only ever appended to (a state copy taken under
+    the lock without copying the items: appends after it leave ``items[:n]`` as it was)."""
+
+    __slots__ = ("items", "n")
+
+    def __init__(self, items: list, n: int):
+        self.items, self.n = items, n
+
+
+#: items sliced per piece when a prefix is copied outside the lock (one piece holds the GIL
+#: for well under a millisecond; other threads run between pieces)
+_PREFIX_PIECE = 20_000
+
+
+def _materialized(state: dict, *, pause: bool = False) -> dict:
+    """``state`` with each :class:`_Prefix` replaced by a list of its ``n`` first items.
+
+    Slicing is atomic under the GIL, so pieces may be taken while another thread appends;
+    ``pause`` switches threads between pieces (outside the lock). Items that are not atoms
+    are deep-copied, as :meth:`LearnerService._state_copy` does for other lists.
+    """
+    if not any(type(v) is _Prefix for v in state.values()):
+        return state
+    out = dict(state)
+    for k, v in state.items():
+        if type(v) is not _Prefix:
+            continue
+        items, n = v.items, v.n
+        copied: list = []
+        for i in range(0, n, _PREFIX_PIECE):
+            piece = items[i:min(i + _PREFIX_PIECE, n)]
+            copied.extend(piece if set(map(type, piece)) <= _ATOMS else copy.deepcopy(piece))
+            if pause:
+                time.sleep(0)
+        out[k] = copied
+    return out
 
 
 def _holds_learner(v) -> bool:

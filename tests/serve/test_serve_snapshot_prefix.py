@@ -1,0 +1,144 @@
+"""Snapshots copy an append-only name list as its length under the lock and slice it later:
+the copy must still be exactly the state at the offset recorded under the lock, while learn
+requests keep adding new features (oracle: a fresh OGD replaying the log prefix)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from serve_helpers import PARAMS, assert_same_state, oracle
+
+import onlinekit.serve.service as service_mod
+from onlinekit.base import state_from_bytes
+from onlinekit.serve.service import LearnerService, Request
+from onlinekit.serve.snapshots import SnapshotStore
+
+
+def growing_events(n: int, seed: int) -> list[dict]:
+    """Events that each bring two new feature names (plus one shared feature)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        a, b, c = rng.normal(size=3)
+        out.append({"x": {"shared": float(a), f"n{i}a": float(b), f"n{i}b": float(c)},
+                    "y": float(a - b + 0.5 * c)})
+    return out
+
+
+def probe(events: list[dict]) -> dict:
+    """A dict naming every feature of ``events`` (for comparing predictions)."""
+    keys = {k for ev in events for k in ev["x"]}
+    return {k: 1.0 + (hash(k) % 7) / 7.0 for k in sorted(keys)}
+
+
+def check_against_replay(learner, events: list[dict], offset: int) -> None:
+    """``learner`` is bit for bit a fresh OGD fed ``events[:offset]`` (state and predictions)."""
+    want = oracle(events[:offset])
+    assert_same_state(learner, want)
+    x = probe(events)
+    assert learner.predict_one(x) == want.predict_one(x)
+
+
+def sabotaged_materialized(state: dict, *, pause: bool = False) -> dict:
+    """The copy without the recorded length: the whole list as it is when sliced."""
+    return {k: (list(v.items) if type(v) is service_mod._Prefix else v) for k, v in state.items()}
+
+
+def copy_then_grow(tmp_path) -> tuple[int, object, list]:
+    """Take the lock-side copy at offset 30, learn 30 more events (new features), then encode
+    the copy as a snapshot and read it back; also a multi-event request refused at its last
+    event after its first ones added features (rolled back from the same kind of copy)."""
+    events = growing_events(60, seed=5)
+    svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=0)
+    try:
+        svc.process([Request("learn", [ev]) for ev in events[:10]])
+        svc.process([Request("learn", events[10:30], batch=True)])
+        with svc.lock:
+            offset, state = svc.offset, svc._state_copy()
+        names = state["features_"]
+        assert type(names) is service_mod._Prefix and names.n == 1 + 2 * 30
+        bad = [*events[30:33], {"x": {"shared": 1.0, "late": 1.0}, "y": "no"}]
+        out = svc.process([Request("learn", bad, batch=True)])
+        assert out[0].status == 422
+        after_refusal = svc.learner.state_dict()
+        svc.process([Request("learn", [ev]) for ev in events[30:]])
+        # the hazard is real: the list sliced below grew after the copy was taken
+        assert len(names.items) > names.n
+        data = SnapshotStore.encode(svc._rebuilt(service_mod._materialized(state, pause=True)), offset)[1]
+        restored, extra = state_from_bytes(data)
+        assert extra["offset"] == offset
+        return offset, restored, events, after_refusal
+    finally:
+        svc.close(snapshot=False)
+
+
+def test_copy_taken_under_the_lock_is_the_state_at_its_offset(tmp_path):
+    offset, restored, events, after_refusal = copy_then_grow(tmp_path)
+    assert offset == 30
+    check_against_replay(restored, events, offset)
+    # the refused request was undone exactly (its new names dropped from the list)
+    want = oracle(events[:30]).state_dict()
+    assert after_refusal["features_"] == want["features_"]
+    assert np.array_equal(after_refusal["w_"], want["w_"])
+
+
+def test_the_check_fails_when_the_recorded_length_is_ignored(tmp_path, monkeypatch):
+    monkeypatch.setattr(service_mod, "_materialized", sabotaged_materialized)
+    with pytest.raises(AssertionError):
+        offset, restored, events, after_refusal = copy_then_grow(tmp_path / "a")
+        check_against_replay(restored, events, offset)
+    # the rollback alone catches it too: the refused request's names stay behind
+    monkeypatch.setattr(service_mod, "_materialized", sabotaged_materialized)
+    svc = LearnerService(tmp_path / "b", "ogd", PARAMS, snapshot_every=0)
+    try:
+        events = growing_events(6, seed=9)
+        svc.process([Request("learn", events[:3], batch=True)])
+        bad = [*events[3:5], {"x": {"shared": 1.0}, "y": "no"}]
+        assert svc.process([Request("learn", bad, batch=True)])[0].status == 422
+        assert svc.learner.features_ != oracle(events[:3]).features_
+    finally:
+        svc.close(snapshot=False)
+
+
+def test_snapshots_while_learn_requests_add_features(tmp_path, monkeypatch):
+    """Real threads: a writer adds features while snapshots are taken and written; every
+    snapshot restores to the replay of the log up to its offset."""
+    monkeypatch.setattr(service_mod, "_PREFIX_PIECE", 5)  # many pieces: appends land between them
+    events = growing_events(400, seed=11)
+    svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=0, keep_snapshots=100)
+    stop = threading.Event()
+    errors: list = []
+
+    def writer():
+        try:
+            i = 20
+            while i < len(events) and not stop.is_set():
+                k = 1 + i % 3  # single events and small batches (the copy-backed path)
+                out = svc.process([Request("learn", events[i:i + k], batch=k > 1)])
+                assert out[0].status == 200, out[0].body
+                i += k
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    th = threading.Thread(target=writer)
+    try:
+        svc.process([Request("learn", events[:20], batch=True)])
+        th.start()
+        offsets = []
+        while th.is_alive() and len(offsets) < 8:
+            offsets.append(svc.snapshot())
+        stop.set()
+        th.join(60)
+        assert not errors, errors
+        assert len(set(offsets)) >= 2, offsets
+        for off in offsets:
+            data = svc.snapshots.path_for(off).read_bytes()
+            restored, extra = state_from_bytes(data)
+            assert extra["offset"] == off
+            check_against_replay(restored, events, off)
+    finally:
+        stop.set()
+        th.join(60)
+        svc.close(snapshot=False)
