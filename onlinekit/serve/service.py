@@ -255,6 +255,7 @@ class LearnerService:
         self._self_guarded = bool(getattr(self._cls, "refuses_nonfinite", False))
         self._block_classes = _block_classes()
         self.lock = threading.RLock()
+        self._names_codec = _NamesCodec()  # the writer thread's encoded name pieces
         self.stats = _Stats()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onlinekit-snapshot")
         self._closed = False
@@ -690,7 +691,7 @@ class LearnerService:
     def _write_snapshot(self, job) -> None:
         offset, state = job
         try:
-            state = _materialized(state, pause=True)
+            state = _materialized(self._names_codec.encoded(state), pause=True)
             self.snapshots.write(SnapshotStore.encode(self._rebuilt(state), offset))
             self.snapshot_offset = offset
             self.stats.snapshots += 1
@@ -796,6 +797,56 @@ class _Prefix:
 #: items sliced per piece when a prefix is copied outside the lock (one piece holds the GIL
 #: for well under a millisecond; other threads run between pieces)
 _PREFIX_PIECE = 20_000
+
+
+class _NamesCodec:
+    """The encoded pieces of the append-only name lists, kept from one snapshot to the next
+    (used by the writer thread only).
+
+    A list that is only appended to keeps its first ``k * _STR_PIECE`` names, so the JSON
+    pieces of those full slices (:func:`onlinekit.base._strings_piece`) stay valid while the
+    list object is the same; a snapshot encodes only the slices not seen yet and the partial
+    last one. The archive bytes are those :func:`~onlinekit.base.state_to_bytes` writes for
+    the list itself.
+    """
+
+    def __init__(self):
+        self._lists: dict = {}  # state key -> (the list object, encoded full pieces)
+
+    def encoded(self, state: dict) -> dict:
+        """``state`` with each long all-string :class:`_Prefix` as
+        :class:`~onlinekit.base.EncodedStrings` (others are left for :func:`_materialized`)."""
+        from onlinekit import base
+
+        out = state
+        for k, v in state.items():
+            if type(v) is not _Prefix or v.n < base._STR_ARRAY_MIN:
+                continue
+            enc = self._encode(k, v, base)
+            if enc is not None:
+                out = dict(out) if out is state else out
+                out[k] = enc
+        return out
+
+    def _encode(self, key: str, prefix: _Prefix, base):
+        items, n, size = prefix.items, prefix.n, base._STR_PIECE
+        held = self._lists.get(key)
+        pieces = held[1] if held is not None and held[0] is items else []
+        self._lists[key] = (items, pieces)
+        full = n // size
+        while len(pieces) < full:
+            names = items[len(pieces) * size:(len(pieces) + 1) * size]
+            if set(map(type, names)) != {str}:
+                return None
+            pieces.append(base._strings_piece(names))
+            time.sleep(0)
+        use = pieces[:full]
+        tail = items[full * size:n]
+        if tail:
+            if set(map(type, tail)) != {str}:
+                return None
+            use.append(base._strings_piece(tail))
+        return base.EncodedStrings(base._join_pieces(use))
 
 
 def _materialized(state: dict, *, pause: bool = False) -> dict:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from serve_helpers import PARAMS, assert_same_state, oracle
 
+import onlinekit.base as base_mod
 import onlinekit.serve.service as service_mod
 from onlinekit.base import state_from_bytes
 from onlinekit.serve.service import LearnerService, Request
@@ -46,10 +47,11 @@ def sabotaged_materialized(state: dict, *, pause: bool = False) -> dict:
     return {k: (list(v.items) if type(v) is service_mod._Prefix else v) for k, v in state.items()}
 
 
-def copy_then_grow(tmp_path) -> tuple[int, object, list]:
+def copy_then_grow(tmp_path, codec=None) -> tuple:
     """Take the lock-side copy at offset 30, learn 30 more events (new features), then encode
     the copy as a snapshot and read it back; also a multi-event request refused at its last
-    event after its first ones added features (rolled back from the same kind of copy)."""
+    event after its first ones added features (rolled back from the same kind of copy).
+    ``codec``: encode the names through this :class:`_NamesCodec` as the writer thread does."""
     events = growing_events(60, seed=5)
     svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=0)
     try:
@@ -66,6 +68,9 @@ def copy_then_grow(tmp_path) -> tuple[int, object, list]:
         svc.process([Request("learn", [ev]) for ev in events[30:]])
         # the hazard is real: the list sliced below grew after the copy was taken
         assert len(names.items) > names.n
+        if codec is not None:
+            state = codec.encoded(state)
+            assert type(state["features_"]) is base_mod.EncodedStrings
         data = SnapshotStore.encode(svc._rebuilt(service_mod._materialized(state, pause=True)), offset)[1]
         restored, extra = state_from_bytes(data)
         assert extra["offset"] == offset
@@ -74,8 +79,13 @@ def copy_then_grow(tmp_path) -> tuple[int, object, list]:
         svc.close(snapshot=False)
 
 
-def test_copy_taken_under_the_lock_is_the_state_at_its_offset(tmp_path):
-    offset, restored, events, after_refusal = copy_then_grow(tmp_path)
+@pytest.mark.parametrize("codec", [False, True], ids=["sliced-list", "encoded-pieces"])
+def test_copy_taken_under_the_lock_is_the_state_at_its_offset(tmp_path, monkeypatch, codec):
+    if codec:  # small pieces: 61 names make 8 full pieces and a partial one
+        monkeypatch.setattr(base_mod, "_STR_PIECE", 7)
+        monkeypatch.setattr(base_mod, "_STR_ARRAY_MIN", 20)
+    codec = service_mod._NamesCodec() if codec else None
+    offset, restored, events, after_refusal = copy_then_grow(tmp_path, codec)
     assert offset == 30
     check_against_replay(restored, events, offset)
     # the refused request was undone exactly (its new names dropped from the list)
@@ -102,10 +112,32 @@ def test_the_check_fails_when_the_recorded_length_is_ignored(tmp_path, monkeypat
         svc.close(snapshot=False)
 
 
-def test_snapshots_while_learn_requests_add_features(tmp_path, monkeypatch):
-    """Real threads: a writer adds features while snapshots are taken and written; every
-    snapshot restores to the replay of the log up to its offset."""
-    monkeypatch.setattr(service_mod, "_PREFIX_PIECE", 5)  # many pieces: appends land between them
+class WholeListCodec(service_mod._NamesCodec):
+    """Sabotage: encodes the list as it is when encoded, not the length recorded under the lock."""
+
+    def _encode(self, key, prefix, base):
+        return super()._encode(key, service_mod._Prefix(prefix.items, len(prefix.items)), base)
+
+
+def test_the_check_fails_when_the_codec_ignores_the_recorded_length(tmp_path, monkeypatch):
+    monkeypatch.setattr(base_mod, "_STR_PIECE", 7)
+    monkeypatch.setattr(base_mod, "_STR_ARRAY_MIN", 20)
+    offset, restored, events, _ = copy_then_grow(tmp_path / "a", service_mod._NamesCodec())
+    check_against_replay(restored, events, offset)
+    with pytest.raises(AssertionError):
+        offset, restored, events, _ = copy_then_grow(tmp_path / "b", WholeListCodec())
+        check_against_replay(restored, events, offset)
+
+
+@pytest.mark.parametrize("codec", [True, False], ids=["encoded-pieces", "sliced-list"])
+def test_snapshots_while_learn_requests_add_features(tmp_path, monkeypatch, codec):
+    """Real threads: a writer adds features (and has requests refused, which replaces the
+    name list) while snapshots are taken and written; every snapshot restores to the replay
+    of the log up to its offset. Small piece sizes: many pieces, appends land between them,
+    and the names go through the writer's kept pieces (``codec``) or the sliced list."""
+    monkeypatch.setattr(service_mod, "_PREFIX_PIECE", 5)
+    monkeypatch.setattr(base_mod, "_STR_PIECE", 7)
+    monkeypatch.setattr(base_mod, "_STR_ARRAY_MIN", 50 if codec else 10**9)
     events = growing_events(400, seed=11)
     svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=0, keep_snapshots=100)
     stop = threading.Event()
@@ -119,6 +151,9 @@ def test_snapshots_while_learn_requests_add_features(tmp_path, monkeypatch):
                 out = svc.process([Request("learn", events[i:i + k], batch=k > 1)])
                 assert out[0].status == 200, out[0].body
                 i += k
+                if i % 25 < 3:  # refused after adding names: rolled back, a new list object
+                    bad = [*events[i:i + 2], {"x": {"shared": 1.0, "gone": 1.0}, "y": "no"}]
+                    assert svc.process([Request("learn", bad, batch=True)])[0].status == 422
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
 
@@ -133,6 +168,7 @@ def test_snapshots_while_learn_requests_add_features(tmp_path, monkeypatch):
         th.join(60)
         assert not errors, errors
         assert len(set(offsets)) >= 2, offsets
+        assert bool(svc._names_codec._lists) == codec
         for off in offsets:
             data = svc.snapshots.path_for(off).read_bytes()
             restored, extra = state_from_bytes(data)
@@ -142,3 +178,43 @@ def test_snapshots_while_learn_requests_add_features(tmp_path, monkeypatch):
         stop.set()
         th.join(60)
         svc.close(snapshot=False)
+
+
+def codec_mismatches(codec) -> list:
+    """Encode growing prefixes of a list (and of a replacement list of the same length) with
+    ``codec``; oracle: ``_strings_to_array`` of the plain prefix. Returns the steps that differ."""
+    lst = [f"name{i}" for i in range(10)]
+    steps = []
+    for grow in (3, 0, 1, 9, 4, 12, 0):
+        lst.extend(f"name{len(lst) + j}" for j in range(grow))
+        steps.append((lst, len(lst)))
+    other = [f"other{i}" for i in range(len(lst))]  # a new list object (a rollback), same length
+    steps += [(other, len(other)), (other, len(other) - 3)]
+    bad = []
+    for items, n in steps:
+        enc = codec.encoded({"features_": service_mod._Prefix(items, n), "w_": np.zeros(2)})
+        want = base_mod._strings_to_array(items[:n]).tobytes()
+        if type(enc["features_"]) is not base_mod.EncodedStrings or enc["features_"].data.tobytes() != want:
+            bad.append(n)
+    return bad
+
+
+class KeyOnlyCodec(service_mod._NamesCodec):
+    """Sabotage: keeps the pieces of a key across a replaced list (trusts the key, not the list)."""
+
+    def _encode(self, key, prefix, base):
+        held = self._lists.get(key)
+        if held is not None:
+            self._lists[key] = (prefix.items, held[1])
+        return super()._encode(key, prefix, base)
+
+
+def test_kept_pieces_equal_a_fresh_encoding(monkeypatch):
+    monkeypatch.setattr(base_mod, "_STR_PIECE", 4)
+    monkeypatch.setattr(base_mod, "_STR_ARRAY_MIN", 5)
+    assert codec_mismatches(service_mod._NamesCodec()) == []
+    assert codec_mismatches(KeyOnlyCodec()) != []
+    # short lists and lists holding a non-string are left to the plain copy
+    codec = service_mod._NamesCodec()
+    assert type(codec.encoded({"f": service_mod._Prefix(["a"] * 4, 4)})["f"]) is service_mod._Prefix
+    assert type(codec.encoded({"f": service_mod._Prefix(["a"] * 9 + [1], 10)})["f"]) is service_mod._Prefix
