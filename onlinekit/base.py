@@ -39,6 +39,7 @@ __all__ = [
     "load_state",
     "state_to_bytes",
     "state_from_bytes",
+    "write_state",
 ]
 
 
@@ -545,7 +546,16 @@ def _make_learner(qualified: str, params: dict[str, Any], allowed: tuple[str, ..
 
 
 def state_to_bytes(learner: Learner, extra: dict[str, Any] | None = None) -> bytes:
-    """Serialise ``learner`` (class, params and state) and ``extra`` to ``.npz`` bytes.
+    """Serialise ``learner`` (class, params and state) and ``extra`` to ``.npz`` bytes
+    (:func:`write_state` into memory)."""
+    buf = io.BytesIO()
+    write_state(learner, buf, extra)
+    return buf.getvalue()
+
+
+def write_state(learner: Learner, fh: Any, extra: dict[str, Any] | None = None) -> None:
+    """Write the ``.npz`` archive of ``learner`` (class, params and state) and ``extra`` to the
+    binary file ``fh`` (written straight to a file, big arrays go out without a copy in memory).
 
     The archive holds arrays plus one JSON document; it is read back without pickle. The
     document records the onlinekit version and the class's ``state_version`` (the layout of
@@ -563,9 +573,7 @@ def state_to_bytes(learner: Learner, extra: dict[str, Any] | None = None) -> byt
         "extra": _encode(extra or {}, arrays, "extra"),
     }
     meta = np.frombuffer(json.dumps(doc).encode("utf-8"), dtype=np.uint8)
-    buf = io.BytesIO()
-    np.savez(buf, __meta__=meta, **arrays)
-    return buf.getvalue()
+    np.savez(fh, __meta__=meta, **arrays)
 
 
 def state_from_bytes(

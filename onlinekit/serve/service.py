@@ -692,7 +692,7 @@ class LearnerService:
         offset, state = job
         try:
             state = _materialized(self._names_codec.encoded(state), pause=True)
-            self.snapshots.write(SnapshotStore.encode(self._rebuilt(state), offset))
+            self.snapshots.write_learner(self._rebuilt(state), offset)
             self.snapshot_offset = offset
             self.stats.snapshots += 1
         except Exception:  # noqa: BLE001 - a failed snapshot is retried at the next one

@@ -142,10 +142,10 @@ def test_log_compaction_keeps_every_kept_snapshot_recoverable(tmp_path, monkeypa
     # the next snapshot fails to write after compacting: both kept snapshots must stay usable
     svc.process([Request("learn", [ev]) for ev in events[40:]])
 
-    def broken(enc):
+    def broken(learner, offset):
         raise OSError("disk full")
 
-    monkeypatch.setattr(svc.snapshots, "write", broken)
+    monkeypatch.setattr(svc.snapshots, "write_learner", broken)
     svc.snapshot()
     assert svc.stats.snapshot_errors == 1 and svc.log.first_offset() == 30
     svc.close(snapshot=False)

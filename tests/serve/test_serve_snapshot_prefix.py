@@ -218,3 +218,27 @@ def test_kept_pieces_equal_a_fresh_encoding(monkeypatch):
     codec = service_mod._NamesCodec()
     assert type(codec.encoded({"f": service_mod._Prefix(["a"] * 4, 4)})["f"]) is service_mod._Prefix
     assert type(codec.encoded({"f": service_mod._Prefix(["a"] * 9 + [1], 10)})["f"]) is service_mod._Prefix
+
+
+def test_streamed_snapshot_file_equals_the_encoded_archive(tmp_path):
+    """``write_learner`` streams the archive into the file: same archive as ``encode`` (up to
+    the zip entries' timestamps), its side file the SHA-256 of the file, and it loads back."""
+    import hashlib
+
+    events = growing_events(20, seed=3)
+    learner = oracle(events)
+    store = SnapshotStore(tmp_path / "s")
+    path = store.write_learner(learner, 20)
+    data = path.read_bytes()
+    assert path.with_suffix(".sha256").read_text() == hashlib.sha256(data).hexdigest()
+    a, extra_a = state_from_bytes(data)
+    b, extra_b = state_from_bytes(SnapshotStore.encode(learner, 20)[1])
+    assert extra_a == extra_b == {"offset": 20}
+    assert_same_state(a, b)
+    assert_same_state(a, learner)
+    snap = store.load_newest()
+    assert snap.offset == 20 and not store.skipped
+    assert_same_state(snap.learner, learner)
+    # the side file is checked: a flipped byte makes the snapshot skipped
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    assert store.load_newest() is None and store.skipped
