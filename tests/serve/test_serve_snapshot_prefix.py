@@ -242,3 +242,31 @@ def test_streamed_snapshot_file_equals_the_encoded_archive(tmp_path):
     # the side file is checked: a flipped byte makes the snapshot skipped
     path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
     assert store.load_newest() is None and store.skipped
+
+
+@pytest.mark.parametrize("name,params,label", [
+    ("ogd-classifier", {"lr": 0.1}, lambda v: int(v > 0)),
+    ("omd-regressor", {"lr": 0.05}, float),
+    ("ogd-multiclass", {"lr": 0.1}, lambda v: ["a", "b", "c"][int(abs(v) * 3) % 3]),
+])
+def test_other_append_only_learners_snapshot_their_offset(tmp_path, name, params, label):
+    """The other learners declaring ``features_`` append-only: the copy taken under the lock,
+    encoded after more features came, is a fresh learner fed the log prefix (bit for bit)."""
+    events = [{"x": ev["x"], "y": label(ev["y"])} for ev in growing_events(40, seed=21)]
+    svc = LearnerService(tmp_path, name, params, snapshot_every=0)
+    try:
+        svc.process([Request("learn", events[:20], batch=True)])
+        with svc.lock:
+            offset, state = svc.offset, svc._state_copy()
+        assert type(state["features_"]) is service_mod._Prefix
+        svc.process([Request("learn", [ev]) for ev in events[20:]])
+        assert len(state["features_"].items) > state["features_"].n
+        data = SnapshotStore.encode(svc._rebuilt(service_mod._materialized(state)), offset)[1]
+        restored, _ = state_from_bytes(data)
+        want = svc._fresh()
+        for ev in events[:offset]:
+            want.learn_one(ev["x"], ev["y"])
+        assert offset == 20
+        assert_same_state(restored, want)
+    finally:
+        svc.close(snapshot=False)
