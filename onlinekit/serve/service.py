@@ -31,7 +31,10 @@ snapshots without ``events.db``) raises :class:`StateLossError` unless ``accept_
 itself must pass ``PRAGMA quick_check``. Snapshots copy the state under the lock and encode it
 in a writer thread; a list the learner declares append-only (``_append_only_state``: the
 feature names of the linear learners, a million entries on big models) is copied as its
-length under the lock and sliced to that length outside it, in pieces.
+length under the lock and sliced to that length outside it, in pieces. The writer thread keeps
+the encoded pieces of such a list between snapshots (:class:`_NamesCodec`: only names added
+since are encoded) and streams the archive into the snapshot file, so a serving thread waits
+little for the GIL while a big model is written.
 """
 
 from __future__ import annotations
