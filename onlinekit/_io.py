@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_with"]
 
 
 def _umask() -> int:
@@ -16,7 +16,13 @@ def _umask() -> int:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int = 0o666) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old or the new file.
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write_with`)."""
+    atomic_write_with(path, lambda fh: fh.write(data), mode)
+
+
+def atomic_write_with(path: str | os.PathLike, write, mode: int = 0o666) -> None:
+    """Call ``write(fh)`` on a new file that replaces ``path`` so that readers see either the
+    old or the new file (``write`` may stream big pieces: they are written without the GIL).
 
     The bytes go to a temporary file in the same directory, which is flushed and fsynced,
     then renamed over ``path``; the directory is fsynced so the rename survives a crash.
@@ -29,7 +35,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int = 0o666) 
     try:
         os.fchmod(fd, mode & ~_umask())
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -39,6 +39,7 @@ __all__ = [
     "load_state",
     "state_to_bytes",
     "state_from_bytes",
+    "write_state",
 ]
 
 
@@ -391,14 +392,42 @@ _STR_PIECE = 20_000
 def _strings_to_array(names: list[str]) -> np.ndarray:
     import time
 
-    parts = [b"["]
+    pieces = []
     for i in range(0, len(names), _STR_PIECE):
+        pieces.append(_strings_piece(names[i:i + _STR_PIECE]))
+        time.sleep(0)  # let other threads run between pieces
+    return _join_pieces(pieces)
+
+
+def _strings_piece(names: list[str]) -> bytes:
+    """One piece of the JSON text array: the names, comma-separated, without brackets."""
+    return json.dumps(names, ensure_ascii=False)[1:-1].encode("utf-8")
+
+
+def _join_pieces(pieces: list[bytes]) -> np.ndarray:
+    """The JSON text array of consecutive :func:`_strings_piece` pieces, as ``uint8``."""
+    parts = [b"["]
+    for i, piece in enumerate(pieces):
         if i:
             parts.append(b",")
-        parts.append(json.dumps(names[i:i + _STR_PIECE], ensure_ascii=False)[1:-1].encode("utf-8"))
-        time.sleep(0)  # let other threads run between pieces
+        parts.append(piece)
     parts.append(b"]")
     return np.frombuffer(b"".join(parts), dtype=np.uint8)
+
+
+class EncodedStrings:
+    """A list of at least ``_STR_ARRAY_MIN`` strings given already encoded: ``data`` is what
+    :func:`_strings_to_array` returns for the list (pieces of ``_STR_PIECE`` names). An archive
+    stores it exactly as it stores the list; it reads back as the list.
+
+    For a caller that keeps the pieces of a list that only grows (the serving layer's
+    snapshots of a million feature names), so unchanged pieces are not encoded again.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: np.ndarray):
+        self.data = data
 
 
 def _import(v: Any, current: Any) -> Any:
@@ -441,6 +470,10 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
             "__learner__": f"{cls.__module__}:{cls.__qualname__}",
             "params": _encode(obj.get_params(), arrays, path + ".params"),
         }
+    if type(obj) is EncodedStrings:
+        key = f"a{len(arrays)}"
+        arrays[key] = obj.data
+        return {"__strings__": key}
     if isinstance(obj, np.ndarray):
         if obj.dtype == object:
             raise TypeError(f"cannot serialise object array at {path}")
@@ -513,7 +546,16 @@ def _make_learner(qualified: str, params: dict[str, Any], allowed: tuple[str, ..
 
 
 def state_to_bytes(learner: Learner, extra: dict[str, Any] | None = None) -> bytes:
-    """Serialise ``learner`` (class, params and state) and ``extra`` to ``.npz`` bytes.
+    """Serialise ``learner`` (class, params and state) and ``extra`` to ``.npz`` bytes
+    (:func:`write_state` into memory)."""
+    buf = io.BytesIO()
+    write_state(learner, buf, extra)
+    return buf.getvalue()
+
+
+def write_state(learner: Learner, fh: Any, extra: dict[str, Any] | None = None) -> None:
+    """Write the ``.npz`` archive of ``learner`` (class, params and state) and ``extra`` to the
+    binary file ``fh`` (written straight to a file, big arrays go out without a copy in memory).
 
     The archive holds arrays plus one JSON document; it is read back without pickle. The
     document records the onlinekit version and the class's ``state_version`` (the layout of
@@ -531,9 +573,7 @@ def state_to_bytes(learner: Learner, extra: dict[str, Any] | None = None) -> byt
         "extra": _encode(extra or {}, arrays, "extra"),
     }
     meta = np.frombuffer(json.dumps(doc).encode("utf-8"), dtype=np.uint8)
-    buf = io.BytesIO()
-    np.savez(buf, __meta__=meta, **arrays)
-    return buf.getvalue()
+    np.savez(fh, __meta__=meta, **arrays)
 
 
 def state_from_bytes(

@@ -16,6 +16,8 @@ class FeatureIndex:
     """Maps feature names to columns; new names are appended (River's emerging features).
 
     Array inputs are positional; dict inputs are matched by name, absent names count as 0.
+    :attr:`names` is only ever appended to in place (never shortened, reordered or assigned
+    into): the serving layer copies a prefix of it outside its lock (``_append_only_state``).
     """
 
     def __init__(self, names=()):

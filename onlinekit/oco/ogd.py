@@ -50,6 +50,9 @@ class _LinearOGD(Learner):
 
     #: every update that would make the weights non-finite is refused (:class:`Diverged`)
     refuses_nonfinite = True
+    #: state lists only ever appended to in place (the feature index's names): a consistent
+    #: copy of them is their length, read under the serving lock, then a slice taken later
+    _append_only_state = ("features_",)
 
     def _validate_params(self) -> None:
         if self.loss not in _LOSSES:

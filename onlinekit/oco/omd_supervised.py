@@ -20,6 +20,8 @@ class _LinearOMD(_OMDBase):
     """Shared implementation: weights ``w`` in the domain, optional unconstrained intercept."""
 
     _losses: dict = {}
+    #: the feature index's names are only ever appended to (see ``OGD``)
+    _append_only_state = ("features_",)
 
     @staticmethod
     def _default_domain():

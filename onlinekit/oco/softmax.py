@@ -76,6 +76,9 @@ class OGDMulticlass(Learner, river_base.Classifier):
     1.0
     """
 
+    #: the feature index's names are only ever appended to (see ``OGD``)
+    _append_only_state = ("features_",)
+
     protocol = "supervised"
     #: every update that would make the weights non-finite is refused (:class:`Diverged`)
     refuses_nonfinite = True

@@ -29,7 +29,12 @@ of every logged event after its offset. The result equals an uninterrupted run o
 committed log. On start, a snapshot covering more events than the committed log holds (or
 snapshots without ``events.db``) raises :class:`StateLossError` unless ``accept_loss``; the log
 itself must pass ``PRAGMA quick_check``. Snapshots copy the state under the lock and encode it
-in a writer thread.
+in a writer thread; a list the learner declares append-only (``_append_only_state``: the
+feature names of the linear learners, a million entries on big models) is copied as its
+length under the lock and sliced to that length outside it, in pieces. The writer thread keeps
+the encoded pieces of such a list between snapshots (:class:`_NamesCodec`: only names added
+since are encoded) and streams the archive into the snapshot file, so a serving thread waits
+little for the GIL while a big model is written.
 """
 
 from __future__ import annotations
@@ -253,6 +258,7 @@ class LearnerService:
         self._self_guarded = bool(getattr(self._cls, "refuses_nonfinite", False))
         self._block_classes = _block_classes()
         self.lock = threading.RLock()
+        self._names_codec = _NamesCodec()  # the writer thread's encoded name pieces
         self.stats = _Stats()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onlinekit-snapshot")
         self._closed = False
@@ -443,7 +449,7 @@ class LearnerService:
                 break
         else:  # pragma: no cover - only the whole block diverged
             i = len(req.events) - 1
-        self.learner.load_state_dict(backup)
+        self.learner.load_state_dict(_materialized(backup))
         return i
 
     def _process_one(self, req: Request, known: dict, remember: list) -> Outcome:
@@ -488,9 +494,9 @@ class LearnerService:
             log.discard_from(first)
             if block is not None:
                 i = exc.offset or 0
-                self.learner.load_state_dict(backup)
+                self.learner.load_state_dict(_materialized(backup))
             elif i > 0:
-                self.learner.load_state_dict(backup)
+                self.learner.load_state_dict(_materialized(backup))
             self.stats.rejected += 1
             fld = exc.field or "event"
             if block is not None:  # the block names X[row, col] / y[row]: say it as the route does
@@ -503,7 +509,7 @@ class LearnerService:
             self.stats.rejected += 1
             if backup is None:
                 raise _Torn(RequestError(422, f"{type(exc).__name__}: {exc}", "event")) from exc
-            self.learner.load_state_dict(backup)
+            self.learner.load_state_dict(_materialized(backup))
             msg = f"{type(exc).__name__}: {exc}"
             return Outcome(422, {"error": RequestError(422, msg, f"events[{i}]" if req.batch else "event").to_dict()})
         bad = None if self._self_guarded else _nonfinite(self.learner)
@@ -513,7 +519,7 @@ class LearnerService:
             msg = f"refused: the update would make the learner state non-finite ({bad})"
             if backup is None:  # single event: no copy was taken; rebuild from disk
                 raise _Torn(RequestError(422, msg, "event"))
-            self.learner.load_state_dict(backup)
+            self.learner.load_state_dict(_materialized(backup))
             fld = "event"
             if req.batch:
                 fld = f"events[{self._nonfinite_at(backup, req)}]"
@@ -633,7 +639,7 @@ class LearnerService:
         """The learner as ``state_to_bytes`` archive (a consistent copy, encoded outside the lock)."""
         with self.lock:
             offset, state = self.offset, self._state_copy()
-        return SnapshotStore.encode(self._rebuilt(state), offset)[1]
+        return SnapshotStore.encode(self._rebuilt(_materialized(state, pause=True)), offset)[1]
 
     # -- snapshots ------------------------------------------------------------------------------
     def _rebuilt(self, state: dict) -> Learner:
@@ -643,12 +649,19 @@ class LearnerService:
         return learner
 
     def _state_copy(self) -> dict:
-        """``learner.state_dict()``, faster for big flat lists of names (taken under the lock)."""
+        """``learner.state_dict()``, faster for big flat lists of names (taken under the lock).
+
+        A list the learner declares append-only comes back as a :class:`_Prefix` (the list and
+        its length now); :func:`_materialized` turns the copy into a state dict.
+        """
         learner = self.learner
         out: dict = {}
+        append_only = getattr(type(learner), "_append_only_state", ())
         for k in learner._state_names():
             v = getattr(learner, k)
-            if type(v) is np.ndarray:
+            if type(v) is list and k in append_only:
+                out[k] = _Prefix(v, len(v))
+            elif type(v) is np.ndarray:
                 out[k] = v.copy()
             elif type(v) is list and set(map(type, v)) <= _ATOMS:
                 out[k] = list(v)  # immutable items: a shallow copy is a deep one
@@ -681,7 +694,8 @@ class LearnerService:
     def _write_snapshot(self, job) -> None:
         offset, state = job
         try:
-            self.snapshots.write(SnapshotStore.encode(self._rebuilt(state), offset))
+            state = _materialized(self._names_codec.encoded(state), pause=True)
+            self.snapshots.write_learner(self._rebuilt(state), offset)
             self.snapshot_offset = offset
             self.stats.snapshots += 1
         except Exception:  # noqa: BLE001 - a failed snapshot is retried at the next one
@@ -771,6 +785,95 @@ class _Torn(Exception):
 
 
 _ATOMS = {str, int, float, bool, type(None)}
+
+
+class _Prefix:
+    """The first ``n`` items of a list that is only ever appended to (a state copy taken under
+    the lock without copying the items: appends after it leave ``items[:n]`` as it was)."""
+
+    __slots__ = ("items", "n")
+
+    def __init__(self, items: list, n: int):
+        self.items, self.n = items, n
+
+
+#: items sliced per piece when a prefix is copied outside the lock (one piece holds the GIL
+#: for well under a millisecond; other threads run between pieces)
+_PREFIX_PIECE = 20_000
+
+
+class _NamesCodec:
+    """The encoded pieces of the append-only name lists, kept from one snapshot to the next
+    (used by the writer thread only).
+
+    A list that is only appended to keeps its first ``k * _STR_PIECE`` names, so the JSON
+    pieces of those full slices (:func:`onlinekit.base._strings_piece`) stay valid while the
+    list object is the same; a snapshot encodes only the slices not seen yet and the partial
+    last one. The archive bytes are those :func:`~onlinekit.base.state_to_bytes` writes for
+    the list itself.
+    """
+
+    def __init__(self):
+        self._lists: dict = {}  # state key -> (the list object, encoded full pieces)
+
+    def encoded(self, state: dict) -> dict:
+        """``state`` with each long all-string :class:`_Prefix` as
+        :class:`~onlinekit.base.EncodedStrings` (others are left for :func:`_materialized`)."""
+        from onlinekit import base
+
+        out = state
+        for k, v in state.items():
+            if type(v) is not _Prefix or v.n < base._STR_ARRAY_MIN:
+                continue
+            enc = self._encode(k, v, base)
+            if enc is not None:
+                out = dict(out) if out is state else out
+                out[k] = enc
+        return out
+
+    def _encode(self, key: str, prefix: _Prefix, base):
+        items, n, size = prefix.items, prefix.n, base._STR_PIECE
+        held = self._lists.get(key)
+        pieces = held[1] if held is not None and held[0] is items else []
+        self._lists[key] = (items, pieces)
+        full = n // size
+        while len(pieces) < full:
+            names = items[len(pieces) * size:(len(pieces) + 1) * size]
+            if set(map(type, names)) != {str}:
+                return None
+            pieces.append(base._strings_piece(names))
+            time.sleep(0)
+        use = pieces[:full]
+        tail = items[full * size:n]
+        if tail:
+            if set(map(type, tail)) != {str}:
+                return None
+            use.append(base._strings_piece(tail))
+        return base.EncodedStrings(base._join_pieces(use))
+
+
+def _materialized(state: dict, *, pause: bool = False) -> dict:
+    """``state`` with each :class:`_Prefix` replaced by a list of its ``n`` first items.
+
+    Slicing is atomic under the GIL, so pieces may be taken while another thread appends;
+    ``pause`` switches threads between pieces (outside the lock). Items that are not atoms
+    are deep-copied, as :meth:`LearnerService._state_copy` does for other lists.
+    """
+    if not any(type(v) is _Prefix for v in state.values()):
+        return state
+    out = dict(state)
+    for k, v in state.items():
+        if type(v) is not _Prefix:
+            continue
+        items, n = v.items, v.n
+        copied: list = []
+        for i in range(0, n, _PREFIX_PIECE):
+            piece = items[i:min(i + _PREFIX_PIECE, n)]
+            copied.extend(piece if set(map(type, piece)) <= _ATOMS else copy.deepcopy(piece))
+            if pause:
+                time.sleep(0)
+        out[k] = copied
+    return out
 
 
 def _holds_learner(v) -> bool:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from onlinekit._io import atomic_write_bytes
-from onlinekit.base import Learner, state_from_bytes, state_to_bytes
+from onlinekit._io import atomic_write_bytes, atomic_write_with
+from onlinekit.base import Learner, state_from_bytes, state_to_bytes, write_state
 
 __all__ = ["SnapshotStore", "Snapshot"]
 
@@ -88,6 +88,23 @@ class SnapshotStore:
         # when both exist and agree, so a torn pair is skipped on load
         atomic_write_bytes(path, data)
         atomic_write_bytes(path.with_suffix(".sha256"), digest.encode("ascii"))
+        self.prune()
+        return path
+
+    def write_learner(self, learner: Learner, offset: int) -> Path:
+        """:meth:`write` of ``encode(learner, offset)``, the archive streamed into the file (no
+        copy of it in memory; the serving layer's writer thread holds the GIL less).
+
+        The digest is read back from the file written (fsynced) before the side file is written.
+        """
+        offset = int(offset)
+        path = self.path_for(offset)
+        atomic_write_with(path, lambda fh: write_state(learner, fh, extra={"offset": offset}))
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        atomic_write_bytes(path.with_suffix(".sha256"), digest.hexdigest().encode("ascii"))
         self.prune()
         return path
 

@@ -222,9 +222,9 @@ def test_snapshot_is_encoded_outside_the_lock(tmp_path, monkeypatch):
 
     svc = LearnerService(tmp_path, "ogd", PARAMS, snapshot_every=5)
     free_during_encode = []
-    real = SnapshotStore.encode
+    real, real_write = SnapshotStore.encode, SnapshotStore.write_learner
 
-    def encode(learner, offset):
+    def lock_is_free() -> bool:
         got = []
 
         def probe():
@@ -236,10 +236,18 @@ def test_snapshot_is_encoded_outside_the_lock(tmp_path, monkeypatch):
         t = threading.Thread(target=probe)
         t.start()
         t.join()
-        free_during_encode.append(got[0])
+        return got[0]
+
+    def encode(learner, offset):  # state_bytes
+        free_during_encode.append(lock_is_free())
         return real(learner, offset)
 
+    def write_learner(self, learner, offset):  # snapshots: encoded straight into the file
+        free_during_encode.append(lock_is_free())
+        return real_write(self, learner, offset)
+
     monkeypatch.setattr(SnapshotStore, "encode", staticmethod(encode))
+    monkeypatch.setattr(SnapshotStore, "write_learner", write_learner)
     from onlinekit.serve.service import Request
 
     events = make_events(10, seed=62)

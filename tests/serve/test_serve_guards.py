@@ -142,10 +142,10 @@ def test_log_compaction_keeps_every_kept_snapshot_recoverable(tmp_path, monkeypa
     # the next snapshot fails to write after compacting: both kept snapshots must stay usable
     svc.process([Request("learn", [ev]) for ev in events[40:]])
 
-    def broken(enc):
+    def broken(learner, offset):
         raise OSError("disk full")
 
-    monkeypatch.setattr(svc.snapshots, "write", broken)
+    monkeypatch.setattr(svc.snapshots, "write_learner", broken)
     svc.snapshot()
     assert svc.stats.snapshot_errors == 1 and svc.log.first_offset() == 30
     svc.close(snapshot=False)
@@ -222,10 +222,12 @@ def test_kernels_are_warm_after_start(tmp_path):
 ])
 def test_fast_state_copy_equals_state_dict(tmp_path, name, params, op, ev):
     """Oracle: the learner's own state_dict; the snapshot copy must restore the same learner."""
+    from onlinekit.serve.service import _materialized
+
     svc = LearnerService(tmp_path, name, params, snapshot_every=0)
     svc.process([Request(op, [ev]) for _ in range(3)])
     a = svc._fresh()
-    a.load_state_dict(svc._state_copy())
+    a.load_state_dict(_materialized(svc._state_copy()))
     assert_same_state(a, svc.learner)
     b = svc._fresh()
     b.load_state_dict(svc.learner.state_dict())
