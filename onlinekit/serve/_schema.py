@@ -480,11 +480,8 @@ def validate_round(kind: str, op: str, ev: Any, limits: Limits, prefix: str = ""
 
 def validate_round_batch(kind: str, op: str, doc: Any, limits: Limits) -> list[dict]:
     """``{"events": [...]}`` of ``play`` / ``update`` events -> normalised events."""
-    evs = doc.get("events") if isinstance(doc, dict) and len(doc) == 1 else None
-    if type(evs) is not list or not 0 < len(evs) <= limits.max_batch:
-        validate_batch(op, doc, limits)  # a bad batch body: refused there, before any event is read
-        raise RequestError(422, "expected {\"events\": [...]}", "body")  # pragma: no cover
-    return [validate_round(kind, op, ev, limits, prefix=f"events[{i}].") for i, ev in enumerate(evs)]
+    return validate_batch(op, doc, limits,
+                          _check=lambda op, ev, limits, prefix: validate_round(kind, op, ev, limits, prefix))
 
 
 __all__ += ["ROUND_OPS", "validate_round", "validate_round_batch"]

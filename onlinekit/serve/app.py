@@ -61,6 +61,9 @@ from onlinekit.serve._schema import (
     Limits,
     RequestError,
     parse_events,
+    parse_json,
+    validate_round,
+    validate_round_batch,
 )
 from onlinekit.serve.telemetry import Telemetry
 from onlinekit.serve.service import LearnerService, Outcome, Request
@@ -455,23 +458,46 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
 
     # route code returns (status, body, extra headers): answered by endpoint() through Starlette
     # or by raw_endpoint() straight over ASGI (the routes of the learner's own operations)
+    def _served(op: str) -> None:
+        if op not in service.ops:
+            raise RequestError(404, f"learner {service.name!r} ({service.kind}) has no /{op}", "route")
+
+    async def _committed(req: Request):
+        out = await committer.submit(req)
+        return out.status, out.body, _REPLAYED if out.replayed else None
+
+    def _read_answer(results: list, batch: bool):
+        return 200, ({"results": results} if batch else results[0]), None
+
     def write_route(op: str, batch: bool):
         async def fn(request):
-            if op not in service.ops:
-                raise RequestError(404, f"learner {service.name!r} ({service.kind}) has no /{op}", "route")
+            _served(op)
             key = _idempotency_key(request)
             events, texts = parse_events(op, await _read_body(request), limits, batch)
-            out = await committer.submit(Request(op, events, key=key, batch=batch, texts=texts))
-            return out.status, out.body, _REPLAYED if out.replayed else None
+            return await _committed(Request(op, events, key=key, batch=batch, texts=texts))
         return fn
 
     def predict_route(batch: bool):
         async def fn(request):
-            if "predict" not in service.ops:
-                raise RequestError(404, f"learner {service.name!r} ({service.kind}) has no /predict", "route")
+            _served("predict")
             events, _ = parse_events("predict", await _read_body(request), limits, batch)
-            res = await asyncio.to_thread(service.predict, [e["x"] for e in events])
-            return 200, ({"results": res} if batch else res[0]), None
+            return _read_answer(await asyncio.to_thread(service.predict, [e["x"] for e in events]), batch)
+        return fn
+
+    # play / update of the experts and OCO protocols: a play that only reads (no OCO hint) is
+    # answered like /predict, anything else is a logged, group-committed write
+    def round_route(op: str, batch: bool):
+        async def fn(request):
+            _served(op)
+            key = _idempotency_key(request)
+            doc = parse_json(await _read_body(request))
+            if batch:
+                events = validate_round_batch(service.kind, op, doc, limits)
+            else:
+                events = [validate_round(service.kind, op, doc, limits)]
+            if op == "play" and not any(service.protocol.play_writes(ev) for ev in events):
+                return _read_answer(await asyncio.to_thread(service.play, events, batch), batch)
+            return await _committed(Request(op, events, key=key, batch=batch))
         return fn
 
     async def health(request):
@@ -501,6 +527,9 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
     for op in _WRITE_OPS:
         add(f"/{op}", write_route(op, False), op)
         add(f"/{op}/batch", write_route(op, True), op)
+    for op in ("play", "update"):
+        add(f"/{op}", round_route(op, False), op)
+        add(f"/{op}/batch", round_route(op, True), op)
 
     async def http_error(request, exc: HTTPException):
         # unknown routes (404) and wrong methods (405): JSON like every other error
@@ -515,31 +544,6 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
         resp = _error(err, getattr(exc, "headers", None))
         metrics.observe(path if path in known_routes else "other", resp.status_code, time.perf_counter() - t0)
         return resp
-
-    # -- play / update of the experts and OCO protocols: a play that only reads (no OCO hint)
-    # is answered like /predict, anything else is a logged, group-committed write
-    from onlinekit.serve._schema import parse_json as _parse, validate_round, validate_round_batch
-
-    def round_route(op: str, batch: bool):
-        async def fn(request):
-            if op not in service.ops:
-                raise RequestError(404, f"learner {service.name!r} ({service.kind}) has no /{op}", "route")
-            key = _idempotency_key(request)
-            doc = _parse(await _read_body(request))
-            if batch:
-                events = validate_round_batch(service.kind, op, doc, limits)
-            else:
-                events = [validate_round(service.kind, op, doc, limits)]
-            if op == "play" and not any(service.protocol.play_writes(ev) for ev in events):
-                res = await asyncio.to_thread(service.play, events, batch)
-                return 200, ({"results": res} if batch else res[0]), None
-            out = await committer.submit(Request(op, events, key=key, batch=batch))
-            return out.status, out.body, _REPLAYED if out.replayed else None
-        return fn
-
-    for op in ("play", "update"):  # on the hot path too where the learner has the operation
-        add(f"/{op}", round_route(op, False), op)
-        add(f"/{op}/batch", round_route(op, True), op)
 
     @asynccontextmanager
     async def lifespan(app):
