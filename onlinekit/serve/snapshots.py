@@ -82,11 +82,13 @@ class SnapshotStore:
     def write(self, encoded: tuple[int, bytes]) -> Path:
         """Write an :meth:`encode` result atomically; prune old snapshots; return the path."""
         offset, data = encoded
-        digest = hashlib.sha256(data).hexdigest()
         path = self.path_for(offset)
+        atomic_write_bytes(path, data)
+        return self._sealed(path, hashlib.sha256(data).hexdigest())
+
+    def _sealed(self, path: Path, digest: str) -> Path:
         # the digest sits in a side file written after the archive: a snapshot counts only
         # when both exist and agree, so a torn pair is skipped on load
-        atomic_write_bytes(path, data)
         atomic_write_bytes(path.with_suffix(".sha256"), digest.encode("ascii"))
         self.prune()
         return path
@@ -104,9 +106,7 @@ class SnapshotStore:
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
-        atomic_write_bytes(path.with_suffix(".sha256"), digest.hexdigest().encode("ascii"))
-        self.prune()
-        return path
+        return self._sealed(path, digest.hexdigest())
 
     def offsets(self) -> list[int]:
         """Offsets of the snapshot files present, newest first."""
