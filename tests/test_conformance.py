@@ -1,8 +1,13 @@
-"""Every registered learner, with every parameter set it declares, passes every check."""
+"""Every registered learner, with every parameter set it declares, passes every check (River's
+own ``check_estimator``, which checks API conventions, on the first parameter set of a class).
+
+The cases are listed from the classes alone: a learner is built (and its kernels compiled) in
+the test that runs it, not when each xdist worker collects the suite.
+"""
 
 import pytest
 
-from onlinekit.checks import yield_checks
+from onlinekit.checks import check_river_estimator, yield_checks
 from onlinekit.registry import learners
 
 
@@ -11,18 +16,20 @@ def _cases():
         try:
             cls = info.load()
             params_list = list(cls._unit_test_params()) if hasattr(cls, "_unit_test_params") else [{}]
-            checks = [list(yield_checks(cls(**p))) for p in params_list]
+            checks = list(yield_checks(cls))
         except Exception as exc:  # noqa: BLE001 - reported as a failing case, not a collection error
-            yield pytest.param(None, repr(exc), None, id=f"{name}-construct")
+            yield pytest.param(None, repr(exc), None, id=f"{name}-load")
             continue
-        for k, (params, cks) in enumerate(zip(params_list, checks, strict=True)):
-            for check in cks:
+        for k, params in enumerate(params_list):
+            for check in checks:
+                if check is check_river_estimator and k > 0:
+                    continue  # River's API conventions: once per class (ours run on every set)
                 yield pytest.param(cls, params, check, id=f"{name}-{k}-{check.__name__}")
 
 
 @pytest.mark.parametrize("cls,params,check", list(_cases()))
 def test_conformance(cls, params, check):
-    assert cls is not None, f"could not load or construct the learner: {params}"
+    assert cls is not None, f"could not load the learner: {params}"
     check(cls(**params))
 
 

@@ -35,7 +35,9 @@ def check_river_estimator(learner: Any) -> None:
 
 
 def yield_checks(learner: Any) -> Iterator[Callable[[Any], None]]:
-    """The checks that apply to ``learner``."""
+    """The checks that apply to ``learner`` (an instance, or a learner class: which checks
+    apply depends on the class only, so a test collector need not build -- and compile -- one).
+    """
     yield check_params_verbatim
     yield check_clone_unlearned
     yield check_inputs_not_mutated
@@ -47,7 +49,8 @@ def yield_checks(learner: Any) -> Iterator[Callable[[Any], None]]:
         from river import base
     except ImportError:  # pragma: no cover
         return
-    if isinstance(learner, base.Estimator):
+    cls = learner if isinstance(learner, type) else type(learner)
+    if issubclass(cls, base.Estimator):
         yield check_river_estimator
 
 

@@ -184,15 +184,65 @@ class _SelectBase(Learner):
         return a.astype(np.int64)
 
     def _run(self, A: np.ndarray) -> list:
-        out = []
         if self._route == "counters":
             noisy = self.counter_.release_many(A.astype(np.float64))
             noisy = noisy.reshape(A.shape[0], self.d)
-            for i in range(A.shape[0]):
-                self.S_ = self.S_ + A[i]
-                out.append(self._from_counts(noisy[i]))
+            self.S_ = self.S_ + A.sum(axis=0)
             self.t_ += A.shape[0]
-            return out
+            return self._from_counts_many(noisy).tolist()
+        if self.noise in ("seeded", "none"):
+            return self._run_svt_blocks(A)
+        return self._run_svt_rows(A)
+
+    #: rows whose test noise is drawn at once by the block path (re-drawn up to a firing test)
+    _WINDOW = 512
+
+    def _run_svt_blocks(self, A: np.ndarray) -> list:
+        """The sparse-vector loop of :meth:`_run_svt_rows` over windows of rows, identical to it.
+
+        The gaps of a window are computed at once from the running column sums; its test noises
+        are drawn at once (a ``Generator`` gives the same values drawn one by one or as an
+        array). At the first test that fires, the generator is put back and advanced by the
+        draws the row loop would have made, then the refresh and the new threshold draw from it.
+        """
+        n = A.shape[0]
+        C = np.cumsum(A, axis=0)
+        C += self.S_
+        out = np.empty(n, dtype=self._out_dtype)
+        rng = self._rng if self.noise == "seeded" else None
+        i = 0
+        while i < n:
+            if self.rounds_ >= self._k:  # no test left: no draw, the release stays
+                out[i:] = self._current()
+                break
+            w = min(n - i, self._WINDOW)
+            q = self._gaps(C[i:i + w])
+            if rng is not None:
+                saved = rng.bit_generator.state
+                q = q + rng.laplace(0.0, 1.0, size=w) * self._bq
+            fired = np.flatnonzero(q >= self.theta_)
+            if fired.size == 0:
+                out[i:i + w] = self._current()
+                i += w
+                continue
+            j = int(fired[0])
+            if rng is not None:
+                rng.bit_generator.state = saved
+                rng.laplace(0.0, 1.0, size=j + 1)
+            out[i:i + j] = self._current()
+            self.S_ = C[i + j].copy()
+            self.rounds_ += 1
+            self._refresh()
+            self.theta_ = self._alpha + self._lap(self._bt)
+            out[i + j] = self._current()
+            i += j + 1
+        self.S_ = C[-1].copy()
+        self.t_ += n
+        return out.tolist()
+
+    def _run_svt_rows(self, A: np.ndarray) -> list:
+        """The sparse-vector route one row at a time (discrete noise draws row by row)."""
+        out = []
         for i in range(A.shape[0]):
             self.S_ = self.S_ + A[i]
             self.t_ += 1
@@ -352,8 +402,12 @@ class MaxSum(_SelectBase):
     def _current(self):
         return self.r_
 
-    def _from_counts(self, noisy):
-        return float(np.max(noisy))
+    def _gaps(self, C: np.ndarray) -> np.ndarray:
+        """:meth:`_gap` at each row of running column sums ``C``."""
+        return C.max(axis=1).astype(np.float64) - self.r_
+
+    def _from_counts_many(self, noisy: np.ndarray) -> np.ndarray:
+        return noisy.max(axis=1)
 
     @classmethod
     def _unit_test_params(cls):
@@ -443,8 +497,12 @@ class SumSelect(_SelectBase):
     def _current(self):
         return self.j_
 
-    def _from_counts(self, noisy):
-        return int(np.argmax(noisy))
+    def _gaps(self, C: np.ndarray) -> np.ndarray:
+        """:meth:`_gap` at each row of running column sums ``C``."""
+        return (C.max(axis=1) - C[:, self.j_]).astype(np.float64)
+
+    def _from_counts_many(self, noisy: np.ndarray) -> np.ndarray:
+        return np.argmax(noisy, axis=1)
 
     @classmethod
     def _unit_test_params(cls):

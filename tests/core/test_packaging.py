@@ -12,6 +12,14 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _fresh_venv(path: Path) -> tuple[Path, list[str]]:
+    """A new venv without its own pip (no ensurepip run) and the pip command that installs into
+    it: this environment's pip, pointed at the venv's interpreter (``pip --python``)."""
+    venv.create(path, with_pip=False)
+    py = path / "bin" / "python"
+    return py, [sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "-q"]
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     pytest.importorskip("build")
@@ -32,9 +40,8 @@ def test_wheel_layout(wheel):
 
 def test_wheel_installs_into_fresh_venv(wheel, tmp_path):
     env = tmp_path / "venv"
-    venv.create(env, with_pip=True)
-    py = env / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)], check=True)
+    py, pip = _fresh_venv(env)
+    subprocess.run([*pip, str(wheel)], check=True)
     # dependencies come from the test environment, appended after the fresh venv's own site
     deps = sysconfig.get_paths()["purelib"]
     code = (
@@ -57,15 +64,14 @@ def test_wheel_then_editable_in_one_venv_leaves_no_cache_in_the_package(wheel, t
     import os
 
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
-    py = env_dir / "bin" / "python"
+    py, pip = _fresh_venv(env_dir)
     deps = sysconfig.get_paths()["purelib"]
     site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     Path(site, "test-deps.pth").write_text(deps + "\n")  # numpy, numba, ... from the test environment
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
-    pip = [str(py), "-m", "pip", "install", "--no-deps", "--no-index", "--no-build-isolation", "-q"]
+    pip = [*pip, "--no-build-isolation"]
     subprocess.run([*pip, str(wheel)], check=True, env=env)
     r = subprocess.run([str(env_dir / "bin" / "onlinekit"), "replay", "synthetic:linear?n=2000&d=3&seed=0",
                         "--learner", "ogd"], capture_output=True, text=True, env=env, cwd=tmp_path)
