@@ -33,6 +33,36 @@ def server(tmp_path, request):
     proc.wait(30)
 
 
+#: one server per HTTP protocol for the edge checks that leave no state behind (none is applied):
+#: a slow head, a huge head and a slow body are refused by independent limits
+EDGE = ("--header-timeout", "1", "--body-timeout", "1", "--max-header-bytes", "4096")
+
+
+@pytest.fixture(scope="module")
+def edge_httptools(tmp_path_factory):
+    d = tmp_path_factory.mktemp("edge-httptools")
+    port = free_port()
+    proc = start_server(d / "state", port, *EDGE)
+    yield port
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def edge_h11(tmp_path_factory):
+    d = tmp_path_factory.mktemp("edge-h11")
+    port = free_port()
+    proc = start_server(d / "state", port, *EDGE, "--http", "h11")
+    yield port
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def edge_server(request):
+    return request.getfixturevalue(f"edge_{request.param}")
+
+
 def _raw(port, data: bytes, wait: float = 10.0) -> bytes:
     """Send ``data`` on a new connection and read until the server closes it (or ``wait`` s)."""
     with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
@@ -66,10 +96,8 @@ def test_content_type_host_and_origin(server):
     assert call(port, "GET", "/health")[1]["offset"] == 3
 
 
-@pytest.mark.parametrize("server", [("--header-timeout", "1"), ("--header-timeout", "1", "--http", "h11")],
-                         indirect=True)
-def test_slow_request_heads_are_cut(server):
-    port = server
+def test_slow_request_heads_are_cut(edge_server):
+    port = edge_server
     t0 = time.monotonic()
     assert _raw(port, b"POST /learn HTTP/1.1\r\nHost: 127.0.0.1\r\n") == b""  # closed, no response
     assert _raw(port, b"") == b""  # a connection that sends nothing
@@ -77,9 +105,8 @@ def test_slow_request_heads_are_cut(server):
     assert call(port, "GET", "/health")[0] == 200
 
 
-@pytest.mark.parametrize("server", [("--max-header-bytes", "4096")], indirect=True)
-def test_huge_request_head_is_refused(server):
-    port = server
+def test_huge_request_head_is_refused(edge_httptools):
+    port = edge_httptools
     head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * (64 << 10)
     out = _raw(port, head)
     assert out.startswith(b"HTTP/1.1 431"), out[:200]  # refused, then closed
@@ -87,18 +114,16 @@ def test_huge_request_head_is_refused(server):
     assert call(port, "GET", "/health")[0] == 200
 
 
-@pytest.mark.parametrize("server", [("--max-header-bytes", "4096", "--http", "h11")], indirect=True)
-def test_huge_request_head_is_refused_by_h11_too(server):
-    port = server
+def test_huge_request_head_is_refused_by_h11_too(edge_h11):
+    port = edge_h11
     out = _raw(port, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * (64 << 10))
     assert out == b"" or out.startswith(b"HTTP/1.1 400"), out[:200]
     assert b"<still open>" not in out
     assert call(port, "GET", "/health")[0] == 200
 
 
-@pytest.mark.parametrize("server", [("--body-timeout", "1")], indirect=True)
-def test_body_deadline(server):
-    port = server
+def test_body_deadline(edge_httptools):
+    port = edge_httptools
     head = (b"POST /learn HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Content-Length: 100\r\n\r\n{\"x\": [1")
     out = _raw(port, head)
@@ -262,10 +287,9 @@ def test_snapshot_is_encoded_outside_the_lock(tmp_path, monkeypatch):
     svc.close()
 
 
-@pytest.mark.parametrize("server", [("--body-timeout", "1")], indirect=True)
-def test_body_deadline_when_no_body_byte_comes(server):
+def test_body_deadline_when_no_body_byte_comes(edge_httptools):
     """The head alone: the route's first receive has to wait (the deadline's other path)."""
-    port = server
+    port = edge_httptools
     for path in (b"/learn", b"/learn/batch"):
         head = (b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 b"Content-Length: 100\r\n\r\n")
