@@ -138,7 +138,7 @@ class Config:
     @classmethod
     def quick(cls) -> Config:
         return cls(lambdas=(0.0, 0.1, 1.0, 100.0), n_rows=12000, baselines=("ht", "reservoir", "majority", "faht", "mlp"),
-                   reservoir_size=100, reservoir_lambdas=(1.0,), mlp_lambdas=(0.0, 1.0), majority_ps=(0.5,),
+                   reservoir_size=50, reservoir_lambdas=(1.0,), mlp_lambdas=(0.0, 1.0), majority_ps=(0.5,),
                    n_curve_points=50, n_seeds=2)
 
 
