@@ -26,6 +26,14 @@ def run_piped(args, cwd=None, env=None, timeout=300) -> subprocess.CompletedProc
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
+def _as_foreground_job() -> None:
+    """Ctrl-C and Ctrl-\\ at their defaults, as a shell gives a job it runs in the foreground of a
+    terminal: a test run started in the background (``pytest ... &``) has them ignored, and a
+    child would inherit that and never see the test's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 class PtyProcess:
     """``onlinekit ARGS`` with a pseudo-terminal as its stdin, stdout and stderr."""
 
@@ -39,7 +47,8 @@ class PtyProcess:
         env = dict(os.environ if env is None else env)
         env.setdefault("TERM", "xterm")
         self.proc = subprocess.Popen([*ONLINEKIT, *args], cwd=cwd, env=env, stdin=slave, stdout=slave,
-                                     stderr=slave, start_new_session=True, close_fds=True)
+                                     stderr=slave, start_new_session=True, close_fds=True,
+                                     preexec_fn=_as_foreground_job)
         os.close(slave)
         self.master = master
         self.buf = b""
