@@ -273,11 +273,8 @@ def _sha256(p: Path) -> str:
     st = p.stat()
     key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _HASHES:
-        h = hashlib.sha256()
         with open(p, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        _HASHES[key] = h.hexdigest()
+            _HASHES[key] = hashlib.file_digest(fh, "sha256").hexdigest()
     return _HASHES[key]
 
 

@@ -102,11 +102,9 @@ class SnapshotStore:
         offset = int(offset)
         path = self.path_for(offset)
         atomic_write_with(path, lambda fh: write_state(learner, fh, extra={"offset": offset}))
-        digest = hashlib.sha256()
         with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        return self._sealed(path, digest.hexdigest())
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        return self._sealed(path, digest)
 
     def offsets(self) -> list[int]:
         """Offsets of the snapshot files present, newest first."""
