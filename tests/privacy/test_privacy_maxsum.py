@@ -110,34 +110,24 @@ def _svt_state(m):
             m._rng.bit_generator.state["state"])
 
 
-def _sabotaged_blocks(self, A):
-    """A broken block path: a window's test noises are all consumed, even past a firing test."""
-    n = A.shape[0]
-    C = np.cumsum(A, axis=0) + self.S_
-    out = np.empty(n)
-    i = 0
-    while i < n:
-        if self.rounds_ >= self._k:
-            out[i:] = self.r_
-            break
-        w = min(n - i, self._WINDOW)
-        q = self._gaps(C[i:i + w]) + self._rng.laplace(0.0, 1.0, size=w) * self._bq  # no rewind below
-        fired = np.flatnonzero(q >= self.theta_)
-        if fired.size == 0:
-            out[i:i + w] = self.r_
-            i += w
-            continue
-        j = int(fired[0])
-        out[i:i + j] = self.r_
-        self.S_ = C[i + j].copy()
-        self.rounds_ += 1
-        self._refresh()
-        self.theta_ = self._alpha + self._lap(self._bt)
-        out[i + j] = self.r_
-        i += j + 1
-    self.S_ = C[-1].copy()
-    self.t_ += n
-    return out.tolist()
+class _NoRewind:
+    """A generator whose state cannot be set back: the block path then keeps a window's
+    surplus test draws past a firing test (the sabotage of the rewind)."""
+
+    def __init__(self, rng):
+        self._rng = rng
+        self.bit_generator = self
+
+    @property
+    def state(self):
+        return self._rng.bit_generator.state
+
+    @state.setter
+    def state(self, value):
+        pass  # the rewind is lost
+
+    def laplace(self, *args, **kwargs):
+        return self._rng.laplace(*args, **kwargs)
 
 
 def _switching(T, d, seed):
@@ -182,7 +172,8 @@ def test_block_path_check_catches_a_missing_rewind():
     X = _switching(T, d, 0)
     a = MaxSum(T=T, d=d, privacy=("zcdp", 50.0), route="svt", noise="seeded", seed=0)
     b = a.clone()
-    ya = np.array(_sabotaged_blocks(a, a._as_block(X, "xs")))
+    a._rng = _NoRewind(a._rng)
+    ya = a.release_many(X)
     yb = _row_loop(b, X, [T])
     assert a.rounds_ >= 2
     assert not np.array_equal(ya, yb) or _svt_state(a) != _svt_state(b)
