@@ -23,14 +23,18 @@ from onlinekit.serve.server_cli import serve  # noqa: E402
 from onlinekit.serve.service import LearnerService  # noqa: E402
 
 
-@pytest.fixture
-def server(tmp_path, request):
-    extra = getattr(request, "param", ())
+def _running(state, *extra):
+    """A server on a free port for as long as the generator is open (a fixture's body)."""
     port = free_port()
-    proc = start_server(tmp_path / "state", port, *extra)
+    proc = start_server(state, port, *extra)
     yield port
     proc.send_signal(signal.SIGTERM)
     proc.wait(30)
+
+
+@pytest.fixture
+def server(tmp_path, request):
+    yield from _running(tmp_path / "state", *getattr(request, "param", ()))
 
 
 #: one server per HTTP protocol for the edge checks that leave no state behind (none is applied):
@@ -40,22 +44,12 @@ EDGE = ("--header-timeout", "1", "--body-timeout", "1", "--max-header-bytes", "4
 
 @pytest.fixture(scope="module")
 def edge_httptools(tmp_path_factory):
-    d = tmp_path_factory.mktemp("edge-httptools")
-    port = free_port()
-    proc = start_server(d / "state", port, *EDGE)
-    yield port
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(30)
+    yield from _running(tmp_path_factory.mktemp("edge-httptools") / "state", *EDGE)
 
 
 @pytest.fixture(scope="module")
 def edge_h11(tmp_path_factory):
-    d = tmp_path_factory.mktemp("edge-h11")
-    port = free_port()
-    proc = start_server(d / "state", port, *EDGE, "--http", "h11")
-    yield port
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(30)
+    yield from _running(tmp_path_factory.mktemp("edge-h11") / "state", *EDGE, "--http", "h11")
 
 
 @pytest.fixture(params=["httptools", "h11"])
