@@ -53,11 +53,11 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import time
 from typing import Any
 
-from onlinekit.serve._schema import (
+from onlinekit.serve._schema import (  # _ENCODE: the compact, strict JSON encoder of the log's events
+    _ENCODE,
     Limits,
     RequestError,
     parse_events,
@@ -128,9 +128,6 @@ def _host_name(host: str) -> str:
     if host.count(":") == 1:
         return host.split(":", 1)[0]
     return host
-
-
-_ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
 
 
 def _json(body: Any, status: int = 200, headers: dict | None = None):
