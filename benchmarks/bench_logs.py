@@ -8,6 +8,10 @@ River's ``stream.iter_csv`` -> ``compose.Select`` numeric | ``OneHotEncoder`` on
 columns -> ``StandardScaler`` -> ``LogisticRegression`` under ``evaluate.progressive_val_score``
 (predict, then learn, per event) over the first rows.
 
+Rounds: the 1M-row replay runs 7 times, each followed by the all-numeric parse-only pass of
+the ``csv`` benchmark on a 1M-row file, so every rate comes with the machine state it was
+measured in (reported per round, with the median and the median ratio to parse-only).
+
 Memory: peak resident set (``VmHWM``) of a child process that only replays the file, for a
 10M-row file and a 2,000-row one: memory stays flat in the file length.
 """
@@ -24,7 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
+try:  # run as `python -m benchmarks logs` or imported as benchmarks.bench_logs
+    from benchmarks import bench_csv
+except ImportError:  # pragma: no cover - run as a script from benchmarks/
+    import bench_csv
+
 N_CAT, N_NUM, N_LEVELS = 5, 15, 50
+#: replay rounds of the full run (each followed by a numeric parse-only pass)
+ROUNDS = 7
 
 
 def write_log(path: Path, n: int, seed: int = 0) -> None:
@@ -114,16 +125,32 @@ def run(quick: bool) -> dict:
         write_log(path, n)
         small = tmp / "small.csv"
         write_log(small, 2_000, seed=1)
+        numeric = tmp / "numeric.csv"  # the all-numeric file of the `csv` benchmark: the machine's state
+        bench_csv._write_csv(numeric, n)
         _ours(small)  # JIT warm-up (and the numba cache)
-        runs = [_ours(path) for _ in range(1 if quick else 3)]
+        bench_csv._time_ours(numeric, 1)
+        # rounds alternate the log replay with the numeric parse-only pass of the `csv`
+        # benchmark, so each figure comes with the machine state it was measured in (this box's
+        # speed drifts by up to 2x within minutes)
+        runs, parse_only = [], []
+        for _ in range(1 if quick else ROUNDS):
+            runs.append(_ours(path))
+            t_p, n_p = bench_csv._time_ours(numeric, 1)
+            parse_only.append(n_p / t_p)
         t, rows, acc, _ = min(runs)
         cpu = min(r[3] for r in runs)
+        rates = [rows / r[0] for r in runs]
         t_r, rows_r, acc_r = _river(path, n_river)
         out = {
             "rows": rows,
             "columns": f"{N_CAT} categorical (<= {N_LEVELS} levels) + {N_NUM} numeric + label",
             "file_mib": round(path.stat().st_size / 2**20, 1),
             "onlinekit_rows_per_s": round(rows / t),
+            "onlinekit_rows_per_s_rounds": [round(r) for r in rates],
+            "onlinekit_rows_per_s_median": round(float(np.median(rates))),
+            "rounds_at_or_above_1m": sum(r >= 1e6 for r in rates),
+            "numeric_parse_only_rows_per_s_rounds": [round(r) for r in parse_only],
+            "ratio_to_numeric_parse_only_median": round(float(np.median(np.divide(rates, parse_only))), 2),
             "onlinekit_cpu_us_per_row": round(cpu / rows * 1e6, 3),
             "onlinekit_accuracy": round(acc, 4),
             "river_rows": rows_r,
