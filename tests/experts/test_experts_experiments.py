@@ -20,7 +20,10 @@ def _need(path: Path) -> None:
 
 
 def test_synthetic_quick(tmp_path):
+    """The honest quick run passes every check (the sabotaged runs of
+    ``tests/experiments/test_sabotage_groupwise.py`` use this config and these seeds)."""
     res = run_experiment("groupwise-synthetic", quick=True, n_seeds=2, out=tmp_path)
+    assert res.failures == []
     assert {(r["rule"], r["group"]) for r in res.table} == {
         (rule, g) for rule in ("mean", "min", "max", "dperm")
         for g in ("circle", "square", "triangle", "green", "red", "always_on")}
@@ -80,6 +83,7 @@ def test_medical_ablation_without_always_on():
 def test_adult_quick(tmp_path):
     _need(DATA / "adult" / "adult.data")
     res = run_experiment("groupwise-adult", quick=True, n_seeds=2, out=tmp_path)
+    assert res.failures == []  # the honest half of the frozen-expert sabotage test
     assert len(res.table) == 13 and (tmp_path / "adult-sex.png").exists()
 
 
