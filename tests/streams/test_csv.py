@@ -286,6 +286,90 @@ def test_inferred_column_turns_text_later(tmp_path):
         mod._PROBE_ROWS = old
 
 
+def _source(path, shortcut=True, **kw):
+    """A source; without ``shortcut`` the tokenizer reads the header (the plain-line
+    shortcut switched off for this instance only)."""
+    src = CSVSource.__new__(CSVSource)
+    if not shortcut:
+        src._plain_header = lambda: None
+    CSVSource.__init__(src, path, **kw)
+    return src
+
+
+def _read_all(path, shortcut, **kw):
+    """Names, header row, string columns and line numbers, or the error message."""
+    try:
+        src = _source(path, shortcut, **kw)
+        names, row = src.column_names(), src.header_row
+        cols, lines, _ = collect(src, kinds=dict.fromkeys(names, "str"))
+    except StreamError as exc:
+        return "error", str(exc)
+    return names, row, {c: v.tolist() for c, v in cols.items()}, lines.tolist()
+
+
+def _kernel_header(path, **kw):
+    return _source(path, False, **kw).column_names()
+
+
+_header_field = st.text(alphabet='ab ;,|\té"x', max_size=4)
+
+
+@SETTINGS
+@example(blank="\r\n\n", bom=False, fields=["a", "b"], term="\r", rest="1,2\n", read_size=1 << 20, delim=",")
+@example(blank="", bom=True, fields=["a", "a", "a.1"], term="", rest="", read_size=1 << 20, delim=",")
+@given(
+    blank=st.text(alphabet="\r\n", max_size=4),
+    bom=st.booleans(),
+    fields=st.lists(_header_field, min_size=1, max_size=4),
+    term=st.sampled_from(["\n", "\r\n", "\r", ""]),
+    rest=st.sampled_from(["", "1,2\n", "\n\n3;4\r\n"]),
+    read_size=st.sampled_from([1, 4, 1 << 20]),
+    delim=st.sampled_from([",", ";", "\t", "|"]),
+)
+def test_plain_header_shortcut_equals_the_tokenizer(tmp_path, blank, bom, fields, term, rest, read_size, delim):
+    """Reading the header without the numba tokenizer (first line without a quote) gives the
+    tokenizer's names, header row, data rows and errors; a quoted header goes the tokenizer's way."""
+    text = blank + delim.join(fields) + term + (rest if term else "")
+    p = tmp_path / "h.csv"
+    p.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
+    kw = dict(delimiter=delim, errors="skip", _read_size=read_size)
+    assert _read_all(p, True, **kw) == _read_all(p, False, **kw)
+    header_line = delim.join(fields)
+    if header_line and '"' not in header_line and read_size == 1 << 20:
+        # the shortcut was taken: the comparison is not vacuous
+        assert CSVSource._plain_header(_source(p, False, **kw)) is not None
+
+
+def test_plain_header_check_fails_on_a_shortcut_that_keeps_blank_lines(tmp_path, monkeypatch):
+    """The comparison above can fail: a shortcut that reads the first physical line (blank
+    lines not skipped) gives other names than the tokenizer."""
+    p = tmp_path / "h.csv"
+    p.write_bytes(b"\n\na,b\n1,2\n")
+
+    def first_physical_line(self):
+        with self._open() as f:
+            return f.readline().decode().rstrip("\r\n").split(self.delimiter), 1
+
+    assert CSVSource(p).column_names() == _kernel_header(p) == ["a", "b"]
+    monkeypatch.setattr(CSVSource, "_plain_header", first_physical_line)
+    assert CSVSource(p).column_names() != _kernel_header(p)
+
+
+def test_cli_user_error_answers_without_loading_the_kernels(tmp_path):
+    """A replay refused for a missing option reads only the header: numba is never imported."""
+    import subprocess
+    import sys
+
+    p = tmp_path / "counts.csv"
+    p.write_text("count,x\n1,2\n")
+    code = ("import sys\nfrom onlinekit.cli import main\n"
+            "try:\n    main(['replay', sys.argv[1], '--learner', 'tree-counter'])\n"
+            "except SystemExit as e:\n    print(e.code, 'numba' in sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True, timeout=120)
+    assert r.stdout.split() == ["2", "False"], (r.stdout, r.stderr)
+    assert "--value COL" in r.stderr and "columns: count, x" in r.stderr
+
+
 def test_empty_header_only_missing(tmp_path):
     p = write(tmp_path / "empty.csv", "")
     src = CSVSource(p)
