@@ -31,3 +31,14 @@ def require_file(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"data file {path} not present")
     return path
+
+
+#: modules whose tests run the CLI end to end (several subprocesses each, up to ~20 s a test):
+#: they are collected last (top-level files sort after the package folders), so under
+#: ``-n auto`` one worker finished the run alone on them while the other idled. Run first,
+#: the run ends on short tests and both workers stay busy to the end.
+_LONG_FIRST = ("test_readme.py", "test_examples.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.path.name not in _LONG_FIRST)  # stable: order kept otherwise
