@@ -424,9 +424,9 @@ class CSVSource(Source):
                 yield _Batch(raw, buf, fs, fe, ff, rfs, rnf, rline, r0, nr, row0, vals, stat, hsh, hslow, hslot)
                 row0 += nr - r0
 
-    def _plain_header(self) -> tuple[list[str], int] | None:
-        """The header row and its line number, read without the tokenizer when that is simple:
-        the first non-blank line holds no quote character and ends within the first read.
+    def _plain_header(self) -> list[str] | None:
+        """The header row, read without the tokenizer when that is simple: the first non-blank
+        line holds no quote character and ends within the first read.
 
         The fields are then exactly what the tokenizer finds (the line split at the
         delimiter), and an error path of the CLI (a missing option, an unknown column) answers
@@ -438,37 +438,29 @@ class CSVSource(Source):
             final = not f.read(1)
         if raw.startswith(b"\xef\xbb\xbf") and self.encoding.startswith("utf-8"):
             raw = raw[3:]
-        line, i, n = 1, 0, len(raw)
-        while i < n:  # blank lines before the header are skipped, as the tokenizer does
-            c = raw[i]
-            if c == 10:
-                i, line = i + 1, line + 1
-            elif c == 13:
-                if i + 1 >= n and not final:
-                    return None
-                i, line = i + (2 if raw[i + 1:i + 2] == b"\n" else 1), line + 1
-            else:
-                break
-        if i >= n:
-            return ([], line) if final else None
-        ends = [e for e in (raw.find(b"\n", i), raw.find(b"\r", i)) if e >= 0]
-        end = min(ends) if ends else (n if final else -1)
+        # blank lines before the header are skipped, as the tokenizer does: any run of CR / LF
+        # bytes is line ends only (a CR ending a partial read is one too, unless it is all there is)
+        text = raw.lstrip(b"\r\n")
+        if not text:
+            return [] if final else None
+        ends = [e for e in (text.find(b"\n"), text.find(b"\r")) if e >= 0]
+        end = min(ends) if ends else (len(text) if final else -1)
         if end < 0:
             return None
-        text = raw[i:end]
+        text = text[:end]
         if b'"' in text:
             return None
         try:
-            return text.decode(self.encoding).split(self.delimiter), line
+            return text.decode(self.encoding).split(self.delimiter)
         except UnicodeDecodeError:
             return None
 
     def column_names(self) -> list[str]:
         if self._names is None and not self._header_given:
             plain = self._plain_header()
-            if plain is not None and plain[0]:
-                self.header_row = plain[0]
-                self._names = _dedupe(plain[0])
+            if plain:  # None: the tokenizer reads it; []: an empty file, the tokenizer says so
+                self.header_row = plain
+                self._names = _dedupe(plain)
         if self._names is None:
             for _ in self._batches():
                 break

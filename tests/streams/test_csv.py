@@ -337,7 +337,7 @@ def test_plain_header_shortcut_equals_the_tokenizer(tmp_path, blank, bom, fields
     header_line = delim.join(fields)
     if header_line and '"' not in header_line and read_size == 1 << 20:
         # the shortcut was taken: the comparison is not vacuous
-        assert CSVSource._plain_header(_source(p, False, **kw)) is not None
+        assert _source(p, **kw)._plain_header() is not None
 
 
 def test_plain_header_check_fails_on_a_shortcut_that_keeps_blank_lines(tmp_path, monkeypatch):
@@ -348,7 +348,7 @@ def test_plain_header_check_fails_on_a_shortcut_that_keeps_blank_lines(tmp_path,
 
     def first_physical_line(self):
         with self._open() as f:
-            return f.readline().decode().rstrip("\r\n").split(self.delimiter), 1
+            return f.readline().decode().rstrip("\r\n").split(self.delimiter)
 
     assert CSVSource(p).column_names() == _kernel_header(p) == ["a", "b"]
     monkeypatch.setattr(CSVSource, "_plain_header", first_physical_line)
