@@ -12,12 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from onlinekit._numba import njit
+from onlinekit._sort_kernels import argsort_stable, sorted_copy
 
 
 @njit
 def _simplex_threshold(v, z):
     """Threshold ``theta`` with ``sum(max(v - theta, 0)) == z`` (sort-based, O(n log n))."""
-    u = np.sort(v)
+    u = sorted_copy(v)
     n = u.shape[0]
     s = 0.0
     theta = u[n - 1] - z
@@ -146,7 +147,7 @@ def _proj_capped_simplex_kl_inplace(x, cap):
     ``cap * count(x > 0) >= 1`` (feasibility).
     """
     n = x.shape[0]
-    order = np.argsort(-x)
+    order = argsort_stable(-x)  # ties: any order gives the same x
     rest = np.sum(x)
     k = 0  # number of capped coordinates
     s = 1.0 / rest

@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from onlinekit._numba import njit
+from onlinekit._sort_kernels import argsort_stable
 
 MODE_LP = 0
 MODE_PACING = 1
@@ -55,7 +56,7 @@ def ratio_threshold(v, d, budget, gamma, z):
             key[i] = -v[i] / d[i]
         else:
             key[i] = -math.inf
-    order = np.argsort(key, kind="mergesort")
+    order = argsort_stable(key)
     rem = budget
     slack = 0.0
     value = 0.0

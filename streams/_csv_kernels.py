@@ -82,7 +82,7 @@ def parse_float(buf, s, e):
         if c == 45 or c == 43:
             seen -= 1
     if seen > 18:  # may overflow: count significant digits only
-        return _parse_float_careful(buf, s, e)
+        return _parse_float_careful(buf, np.int64(s), e)
     return _finish(buf, i, e, neg, m, seen, frac)
 
 
@@ -132,7 +132,7 @@ def _parse_scan(buf, s, n, delim):
     if j == s:
         return 0.0, 2, j
     if seen > 18:
-        v, st = _parse_float_careful(buf, s, j)
+        v, st = _parse_float_careful(buf, np.int64(s), j)
         return v, st, j
     v, st = _finish(buf, i, j, neg, m, seen, frac)
     return v, st, j

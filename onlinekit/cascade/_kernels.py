@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from onlinekit._numba import njit
+from onlinekit._sort_kernels import argsort_stable
 
 BONUS_BERNSTEIN = 0
 BONUS_HOEFFDING = 1
@@ -35,7 +36,7 @@ PLANNER_EXHAUSTIVE = 1
 @njit
 def _rank_order(w):
     """Items sorted by descending ``w``; equal weights keep increasing item index."""
-    return np.argsort(-w, kind="mergesort")
+    return argsort_stable(-w)
 
 
 @njit
@@ -127,7 +128,7 @@ def _candidate_order(q, w, w_bot, m, keep):
             idx[k] = a
             neg[k] = -w[a]
             k += 1
-    o = np.argsort(neg, kind="mergesort")
+    o = argsort_stable(neg)
     return idx[o]
 
 

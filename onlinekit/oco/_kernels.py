@@ -533,4 +533,4 @@ def _omd_grad_round(g, V, bounds, st, cfg, icfg):
     b = np.zeros(1)
     vals = np.empty(1)
     preds = np.empty(1)
-    return _omd_block(A, b, A, V, bounds, st, cfg, icfg, True, vals, preds)
+    return _omd_block(A, b, A, V, bounds, st, cfg, icfg, np.bool_(True), vals, preds)  # not a literal: one compile

@@ -8,9 +8,14 @@ int64 range (refused by the caller with an error; probability below ``2**-90`` f
 that :mod:`onlinekit.privacy.noise` accepts).
 
 Numbers wider than 62 bits are held as two limbs ``(hi, lo)`` of base ``2**62``.
+
+Constant arguments are passed as ``np.int64(...)``: a bare ``1`` is typed as a literal, and
+numba compiles the callee once more for each literal it is called with.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from onlinekit._numba import njit
 
@@ -126,16 +131,16 @@ def _bern_lazy(buf, st, ph, pl, qh, ql):
 @njit
 def _bern_frac(buf, st, p, q):
     """Bernoulli(p / q) for 0 <= p <= q, 1 <= q < 2**62."""
-    return _bern_lazy(buf, st, 0, p, 0, q)
+    return _bern_lazy(buf, st, np.int64(0), p, np.int64(0), q)
 
 
 @njit
 def _bexp_small(buf, st, p, q):
     """Bernoulli(exp(-p/q)) for 0 <= p <= q (CKS20 Algorithm 1, gamma <= 1): K is the first
     k with A_k = 0, A_k ~ Bernoulli(gamma / k) = Bernoulli(1/k) * Bernoulli(p/q); returns K odd."""
-    k = 1
+    k = np.int64(1)
     while True:
-        a = _bern_frac(buf, st, 1, k)
+        a = _bern_frac(buf, st, np.int64(1), k)
         if st[2] != 0:
             return False
         if a:
@@ -151,7 +156,7 @@ def _bexp_small(buf, st, p, q):
 def _bexp(buf, st, p, q):
     """Bernoulli(exp(-p/q)) for p >= 0, q >= 1 (both < 2**62)."""
     while p > q:
-        if not _bexp_small(buf, st, 1, 1):
+        if not _bexp_small(buf, st, np.int64(1), np.int64(1)):
             return False
         if st[2] != 0:
             return False
@@ -173,7 +178,7 @@ def _dlap(buf, st, num, den):
             continue
         v = 0
         while True:
-            a = _bexp_small(buf, st, 1, 1)
+            a = _bexp_small(buf, st, np.int64(1), np.int64(1))
             if st[2] != 0:
                 return 0
             if not a:
@@ -210,7 +215,7 @@ def _mul(x, y):
 def _bexp2(buf, st, ph, pl, qh, ql):
     """Bernoulli(exp(-P/Q)) for two-limb P >= 0, Q >= 1."""
     while ph > qh or (ph == qh and pl > ql):
-        if not _bexp_small(buf, st, 1, 1):
+        if not _bexp_small(buf, st, np.int64(1), np.int64(1)):
             return False
         if st[2] != 0:
             return False
@@ -219,9 +224,9 @@ def _bexp2(buf, st, ph, pl, qh, ql):
         if pl < 0:
             pl += B62
             ph -= 1
-    k = 1
+    k = np.int64(1)
     while True:
-        a = _bern_frac(buf, st, 1, k)
+        a = _bern_frac(buf, st, np.int64(1), k)
         if st[2] != 0:
             return False
         if a:
@@ -242,7 +247,7 @@ def _dgauss(buf, st, a, b, t, ylim):
     bt = b * t
     qh, ql = _mul(2 * a, bt * t)
     while True:
-        y = _dlap(buf, st, t, 1)
+        y = _dlap(buf, st, t, np.int64(1))
         if st[2] != 0:
             return 0
         ay = y if y >= 0 else -y

@@ -9,6 +9,7 @@ import signal
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -93,8 +94,11 @@ def test_content_type_host_and_origin(server):
 def test_slow_request_heads_are_cut(edge_server):
     port = edge_server
     t0 = time.monotonic()
-    assert _raw(port, b"POST /learn HTTP/1.1\r\nHost: 127.0.0.1\r\n") == b""  # closed, no response
-    assert _raw(port, b"") == b""  # a connection that sends nothing
+    with ThreadPoolExecutor(2) as pool:  # both wait out the same deadline at once
+        half_head = pool.submit(_raw, port, b"POST /learn HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        silent = pool.submit(_raw, port, b"")  # a connection that sends nothing
+        assert half_head.result() == b""  # closed, no response
+        assert silent.result() == b""
     assert time.monotonic() - t0 < 9  # closed by the deadline, not by the client's own timeout
     assert call(port, "GET", "/health")[0] == 200
 
@@ -284,16 +288,20 @@ def test_snapshot_is_encoded_outside_the_lock(tmp_path, monkeypatch):
 def test_body_deadline_when_no_body_byte_comes(edge_httptools):
     """The head alone: the route's first receive has to wait (the deadline's other path)."""
     port = edge_httptools
-    for path in (b"/learn", b"/learn/batch"):
+
+    def head_only(path):
         head = (b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 b"Content-Length: 100\r\n\r\n")
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
             t = time.monotonic()
             s.sendall(head)
             out = s.recv(65536)
-            waited = time.monotonic() - t
-        assert out.startswith(b"HTTP/1.1 408"), out[:200]
-        assert 0.9 < waited < 5, waited
+            return out, time.monotonic() - t
+
+    with ThreadPoolExecutor(2) as pool:  # both wait out the same deadline at once
+        for out, waited in pool.map(head_only, (b"/learn", b"/learn/batch")):
+            assert out.startswith(b"HTTP/1.1 408"), out[:200]
+            assert 0.9 < waited < 5, waited
     assert call(port, "GET", "/health")[1]["offset"] == 0
 
 
