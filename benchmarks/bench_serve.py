@@ -11,7 +11,7 @@ the previous one is answered). Bounded in count and time. Phases:
 * ``predict``: ``POST /predict`` idle, and while a 1M-feature model is being snapshotted
   (``POST /snapshot`` in a loop) -- the ratio of the two p99s;
 * peer ``river``: River's ``LinearRegression`` behind the same ASGI stack (Starlette, uvicorn,
-  the same h11 protocol and limits) with no log -- what durability costs, as a ratio;
+  the same httptools protocol class with its guards) with no log -- what durability costs, as a ratio;
 * peer ``redis``: ``XADD`` round trips (16 connections; and 100-entry pipelines) -- the floor of
   a network hop to a durable-ish broker; skipped when ``redis-server`` is not installed;
 * ``in_process``: CPU per event of the ASGI app driven in process (no sockets) and of

@@ -63,3 +63,31 @@ def test_the_comparison_catches_a_broken_merge(old, new):
     a = np.array([1.0, np.nan, 0.0] * 20 + [1.0, 0.0] * 20)
     assert not np.array_equal(broken(a), np.argsort(a, kind="stable"))
     np.testing.assert_array_equal(argsort_stable(a), np.argsort(a, kind="stable"))
+
+
+def _njit_functions_calling(names: set[str]):
+    """(file, function, call) for every ``@njit`` function of the package calling ``np.<name>``."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found = []
+    for path in [*root.glob("onlinekit/**/*.py"), *root.glob("streams/**/*.py"), *root.glob("solvers/**/*.py")]:
+        tree = ast.parse(path.read_text())
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef):
+                continue
+            decos = [d.func if isinstance(d, ast.Call) else d for d in fn.decorator_list]
+            if not any(getattr(d, "id", getattr(d, "attr", None)) == "njit" for d in decos):
+                continue
+            for node in ast.walk(fn):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr in names and getattr(node.func.value, "id", None) == "np"):
+                    found.append((path.relative_to(root).as_posix(), fn.name, node.func.attr))
+    return found
+
+
+def test_no_kernel_compiles_numbas_sort_templates():
+    assert _njit_functions_calling({"sort", "argsort"}) == []
+    # the scan sees kernels: the sort module's own example of a kernel calling numpy is found
+    assert ("onlinekit/_sort_kernels.py", "argsort_stable", "empty") in _njit_functions_calling({"empty"})
