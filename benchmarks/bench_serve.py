@@ -85,21 +85,22 @@ async def _read_response(reader) -> tuple[int, bytes]:
     return status, body
 
 
-async def _load(port: int, payloads: list[bytes], concurrency: int, time_limit: float):
+async def _load(port: int, payloads: list[bytes], concurrency: int, time_limit: float, total: int | None = None):
     lat: list[float] = []
     errors = 0
     nxt = 0
     deadline = time.perf_counter() + time_limit
+    total = len(payloads) if total is None else total
 
     async def worker():
         nonlocal nxt, errors
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
-            while nxt < len(payloads) and time.perf_counter() < deadline:
+            while nxt < total and time.perf_counter() < deadline:
                 i = nxt
                 nxt += 1
                 t = time.perf_counter()
-                writer.write(payloads[i])
+                writer.write(payloads[i % len(payloads)])
                 status, _ = await _read_response(reader)
                 lat.append(time.perf_counter() - t)
                 if status != 200:
@@ -112,9 +113,11 @@ async def _load(port: int, payloads: list[bytes], concurrency: int, time_limit: 
     return time.perf_counter() - t0, np.array(lat), errors
 
 
-def drive(port: int, payloads: list[bytes], concurrency: int = 16, time_limit: float = 20.0) -> dict:
-    """Send ``payloads`` over ``concurrency`` keep-alive connections; returns the figures."""
-    wall, lat, errors = asyncio.run(_load(port, payloads, concurrency, time_limit))
+def drive(port: int, payloads: list[bytes], concurrency: int = 16, time_limit: float = 20.0,
+          total: int | None = None) -> dict:
+    """Send ``payloads`` (``total`` requests, cycling through them; default: each once) over
+    ``concurrency`` keep-alive connections, for at most ``time_limit`` seconds; the figures."""
+    wall, lat, errors = asyncio.run(_load(port, payloads, concurrency, time_limit, total))
     return {"requests": int(len(lat)), "errors": int(errors), "wall_s": round(wall, 3),
             "requests_per_s": round(len(lat) / wall, 1),
             "p50_ms": round(float(np.percentile(lat, 50)) * 1e3, 3) if len(lat) else None,
@@ -309,7 +312,8 @@ def _predict_during_snapshots(state: str, conc: int, limit: float, n: int) -> di
     try:
         payloads = _predict_payloads(n, seed=7)
         drive(port, payloads[:200], conc, 5)
-        idle = drive(port, payloads, conc, limit)
+        total = 10 * n  # each phase runs for the time limit (predictions are cheap), payloads reused
+        idle = drive(port, payloads, conc, limit, total)
         stop = threading.Event()
         snaps: list[float] = []
 
@@ -324,7 +328,7 @@ def _predict_during_snapshots(state: str, conc: int, limit: float, n: int) -> di
         th = threading.Thread(target=snapshotter, daemon=True)
         th.start()
         time.sleep(0.2)
-        busy = drive(port, payloads, conc, limit)
+        busy = drive(port, payloads, conc, limit, total)
         stop.set()
         th.join(180)
         return {"idle": idle, "during_snapshot": busy, "snapshots_written": len(snaps),

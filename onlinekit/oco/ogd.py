@@ -193,6 +193,14 @@ class _LinearOGD(Learner):
             return
         yv = check_target(y)
         v, new = self._index.vector(x, grow=True)
+        if not new and len(v) == len(w) and len(w) and v.dtype is _F64 and v.strides == _UNIT and type(yv) is float:
+            # only known names (the usual dict event): in place, as the array path above
+            if _LEARN is None:
+                _kernels()
+            code = _LEARN(v, yv, w, self.bt_, self._hp)
+            if code != -1:
+                self._raise(code, y=yv)
+            return
         if len(v) > len(w):
             w = np.concatenate([w, np.zeros(len(v) - len(w))])
         elif len(v) < len(w):

@@ -80,6 +80,9 @@ def _no_duplicates(pairs):
 #: one strict decoder for every request (``json.loads`` with hooks builds a new one per call)
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
 _SCAN = _DECODER.scan_once
+#: the same without the duplicate-key hook (objects built in C): only for texts whose keys
+#: are then counted (:func:`_keys_unique`)
+_SCAN_PLAIN = json.JSONDecoder(parse_constant=_refuse_constant).scan_once
 _WS = re.compile(r"[ \t\n\r]*")
 _BATCH_HEAD = re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"events"[ \t\n\r]*:[ \t\n\r]*\[')
 
@@ -109,12 +112,14 @@ def parse_json(raw: bytes) -> Any:
     return _decode(_text(raw))
 
 
-def _split_batch(text: str) -> tuple[list, list[tuple[int, int]]] | None:
+def _split_batch(text: str, scan=_SCAN) -> tuple[list, list[tuple[int, int]]] | None:
     """``{"events": [e0, e1, ...]}`` -> the parsed events and the span of each one's text.
 
     Only for that exact shape (the key written plainly, nothing else in the object); any
     other text -- including every malformed one -- returns ``None`` and goes through
-    :func:`parse_json`, which gives the answer (and the error) of record.
+    :func:`parse_json`, which gives the answer (and the error) of record. ``scan`` is
+    :data:`_SCAN` (duplicate keys refused) or :data:`_SCAN_PLAIN` (not checked: the caller
+    checks them with :func:`_keys_unique`).
     """
     m = _BATCH_HEAD.match(text)
     if m is None:
@@ -124,7 +129,7 @@ def _split_batch(text: str) -> tuple[list, list[tuple[int, int]]] | None:
     spans: list[tuple[int, int]] = []
     if text.startswith("]", i):
         return None  # empty batch: the strict path words the refusal
-    scan, ws = _SCAN, _WS.match
+    ws = _WS.match
     try:
         while True:
             ev, end = scan(text, i)
@@ -173,14 +178,17 @@ def parse_events(op: str, raw: bytes, limits: Limits, batch: bool = False) -> tu
         if len(ev) == len(doc):
             return [ev], [text.strip(" \t\n\r")]
         return [ev], encode_events([ev])
+    split = _split_batch(text, _SCAN_PLAIN) if op == "learn" else None
+    if split is not None:
+        docs, spans = split
+        if len(docs) <= limits.max_batch and _plain_learn_batch(docs, limits) and _keys_unique(text, docs):
+            return [{"x": d["x"], "y": d["y"]} for d in docs], [text[s:e] for s, e in spans]
     split = _split_batch(text)
     if split is None:
         doc = _decode(text)
         evs = validate_batch(op, doc, limits, _check=_checked)
         return evs, encode_events(evs)
     docs, spans = split
-    if op == "learn" and len(docs) <= limits.max_batch and _plain_learn_batch(docs, limits):
-        return [{"x": d["x"], "y": d["y"]} for d in docs], [text[s:e] for s, e in spans]
     evs = validate_batch(op, {"events": docs}, limits, _check=_checked)
     texts = [text[s:e] if len(ev) == len(d) else _ENCODE(ev)  # a default was added: encode the event
              for ev, d, (s, e) in zip(evs, docs, spans, strict=True)]
@@ -361,6 +369,29 @@ def _plain_learn_batch(docs: list, limits: Limits) -> bool:
     if not _all_fine(flat, limits):
         return False
     return _all_fine(ys, limits) or all(_plain_number(y, limits) for y in ys)
+
+
+def _keys_unique(text: str, docs: list) -> bool:
+    """No object in batch ``text`` repeats a key, for ``docs`` (its events, parsed without the
+    duplicate check) that :func:`_plain_learn_batch` accepted.
+
+    Every value there is a number, so the only strings in the text are the keys: the
+    ``"events"`` key and those of each event and of its ``x`` object. A string has at least
+    two quote marks and a repeated key leaves a parsed object with fewer keys than its text,
+    so exactly two quote marks per parsed key means no key came twice (escaped quotes in a
+    key only add marks: such a batch takes the checked path).
+
+    >>> t = '{"events": [{"x": {"a": 1.0}, "y": 1}, {"x": [2.0], "y": 2}]}'
+    >>> _keys_unique(t, [{"x": {"a": 1.0}, "y": 1}, {"x": [2.0], "y": 2}])
+    True
+    >>> _keys_unique('{"events": [{"x": [2.0], "y": 1, "y": 2}]}', [{"x": [2.0], "y": 2}])
+    False
+    """
+    keys = 1
+    for d in docs:
+        x = d["x"]
+        keys += 2 + len(x) if type(x) is dict else 2
+    return text.count('"') == 2 * keys
 
 
 def validate_batch(op: str, doc: Any, limits: Limits, *, _check=validate_event) -> list[dict]:

@@ -99,6 +99,8 @@ class EventLog:
         try:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={SYNC_MODES[sync]}")
+            # no checkpoint inside a commit (it copies pages and syncs): see checkpoint()
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
             if check:
                 bad = [r[0] for r in self._conn.execute("PRAGMA quick_check(5)").fetchall() if r[0] != "ok"]
                 if bad:
@@ -125,6 +127,31 @@ class EventLog:
         self._rows: list[tuple[int, str, str]] = []
         self._entropy: dict[int, bytes] = {}
         self._written = self._next
+        self._since_checkpoint = [0, 0]  # commits, rows
+
+    #: a checkpoint falls due after this many commits or logged rows since the last one
+    CHECKPOINT_COMMITS = 256
+    CHECKPOINT_ROWS = 20_000
+
+    def checkpoint_due(self) -> bool:
+        """Has enough been committed since the last :meth:`checkpoint` for another?"""
+        commits, rows = self._since_checkpoint
+        return commits >= self.CHECKPOINT_COMMITS or rows >= self.CHECKPOINT_ROWS
+
+    def checkpoint(self) -> None:
+        """Copy the committed WAL into the database file (``PRAGMA wal_checkpoint(PASSIVE)``,
+        outside a transaction); the next commit then writes the WAL from its start again.
+
+        Commits never checkpoint by themselves (``wal_autocheckpoint=0``): the copy (and, with
+        ``sync="normal"``, its fsyncs) runs where the caller chooses -- the service runs it
+        after a commit in its worker thread, never on the server's event loop. Closing the log
+        checkpoints what is left.
+        """
+        with self._lock:
+            if self._in_tx:
+                raise RuntimeError("checkpoint inside a transaction")
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self._since_checkpoint = [0, 0]
 
     def _flush(self) -> None:
         """Write the held rows (inside the open transaction; the caller holds ``_lock``)."""
@@ -152,9 +179,12 @@ class EventLog:
         """Make everything appended since :meth:`begin` durable."""
         with self._lock:
             self._flush()
+            n = self._next - self._committed_next
             self._conn.execute("COMMIT")
             self._in_tx = False
             self._committed_next = self._next
+            self._since_checkpoint[0] += 1
+            self._since_checkpoint[1] += n
 
     def rollback(self) -> None:
         """Forget everything appended since :meth:`begin`."""

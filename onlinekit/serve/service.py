@@ -258,6 +258,12 @@ class LearnerService:
         self._self_guarded = bool(getattr(self._cls, "refuses_nonfinite", False))
         self._block_classes = _block_classes()
         self.lock = threading.RLock()
+        #: set when an inline group (process_now) left the learner torn: the next holder of
+        #: the lock rebuilds it from disk first (_whole)
+        self._needs_recover = False
+        self._write_cost = _Cost()  # seconds per event of process(), for process_now's budget
+        self._read_cost = _Cost()   # seconds per item of predict() / play()
+        self._copy_cost = _Cost()   # seconds per state copy of snapshot()
         self._names_codec = _NamesCodec()  # the writer thread's encoded name pieces
         self.stats = _Stats()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onlinekit-snapshot")
@@ -536,78 +542,136 @@ class LearnerService:
 
         Thread-safe. Outcomes with status 200 are durable (committed) when this returns.
         """
-        outs: list[Outcome] = []
+        t0 = time.thread_time()
         with self.lock:
             if self._closed:
                 raise RuntimeError("service is closed")
-            pending = list(requests)
-            recovered_at = 0
-            while pending:
-                done_before = len(outs)
-                remember: list = []
-                try:
-                    self.log.begin()
-                    keys = [r.key for r in pending if r.key is not None]
-                    known = self.log.lookup_many(keys) if keys else {}
-                    while pending:
-                        req = pending[0]
-                        try:
-                            outs.append(self._process_one(req, known, remember))
-                        except _Torn as torn:
-                            # keep what is good, rebuild the learner from disk, go on
-                            if remember:
-                                self.log.remember(remember)
-                            self.log.commit()
-                            self._recover()
-                            recovered_at = len(outs) + 1
-                            outs.append(Outcome(422, {"error": torn.error.to_dict()}))
-                            pending.pop(0)
-                            break
-                        pending.pop(0)
-                    else:
+            self._whole()
+            outs = self._process_locked(list(requests), inline=False)
+        self._write_cost.record(sum(len(r.events) for r in requests), time.thread_time() - t0)
+        return outs
+
+    def process_now(self, requests: list[Request], budget: float) -> tuple[list[Outcome], list[Request]]:
+        """Process the longest prefix of ``requests`` that can run now within ``budget`` seconds:
+        ``(outcomes of that prefix, the requests left)``; for a caller that must not wait (the
+        server's event loop), which sends what is left through :meth:`process` in a worker.
+
+        Nothing runs (all requests are left) when the service's lock is held, when commits are
+        fsynced (``sync="full"``), when a snapshot falls due within the prefix, when the log's
+        WAL checkpoint is due (:meth:`process` runs it after its commit), when no cost per
+        event has been measured yet, or when the first request alone would exceed the budget
+        (as estimated from the measured cost per event). A request that leaves the learner
+        to be rebuilt from disk ends the prefix; the rebuild is left to the next :meth:`process`.
+        Outcomes are those :meth:`process` would give, and as durable.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> svc = LearnerService(tempfile.mkdtemp(), "ogd", {"lr": 0.1})
+        >>> reqs = [Request("learn", [{"x": [1.0], "y": 1.0}]) for _ in range(3)]
+        >>> svc.process_now(reqs, 0.005)[1] == reqs     # nothing measured yet: all left
+        True
+        >>> [o.body for o in svc.process(reqs[:1])]
+        [{'offset': 0, 'count': 1}]
+        >>> done, left = svc.process_now(reqs[1:], 0.005)
+        >>> [o.body for o in done], left
+        ([{'offset': 1, 'count': 1}, {'offset': 2, 'count': 1}], [])
+        >>> svc.close()
+        """
+        if self.log.sync != "normal" or self._closed or self._needs_recover or self.log.checkpoint_due():
+            return [], requests
+        take = self._write_cost.fits([len(r.events) for r in requests], budget)
+        if self.snapshot_every:
+            room = self.snapshot_every - self._since_snapshot
+            n = 0
+            for i in range(take):
+                n += len(requests[i].events)
+                if n >= room:
+                    take = i
+                    break
+        if not take or not self.lock.acquire(blocking=False):
+            return [], requests
+        t0 = time.perf_counter()
+        try:
+            if self._closed or self._needs_recover:
+                return [], requests
+            group = requests[:take]
+            outs = self._process_locked(list(group), inline=True)
+        finally:
+            self.lock.release()
+        self._write_cost.record(sum(len(r.events) for r in group[:len(outs)]), time.perf_counter() - t0)
+        return outs, requests[len(outs):]
+
+    def _whole(self) -> None:
+        """Rebuild the learner from disk if an inline group left it torn (under the lock)."""
+        if self._needs_recover:
+            self._recover()
+            self._needs_recover = False
+
+    def _process_locked(self, pending: list[Request], *, inline: bool) -> list[Outcome]:
+        outs: list[Outcome] = []
+        recovered_at = 0
+        while pending:
+            done_before = len(outs)
+            remember: list = []
+            try:
+                self.log.begin()
+                keys = [r.key for r in pending if r.key is not None]
+                known = self.log.lookup_many(keys) if keys else {}
+                while pending:
+                    req = pending[0]
+                    try:
+                        outs.append(self._process_one(req, known, remember))
+                    except _Torn as torn:
+                        # keep what is good, rebuild the learner from disk, go on
                         if remember:
                             self.log.remember(remember)
                         self.log.commit()
-                except Exception:
-                    # the commit (or the log) failed: nothing of this group since the last
-                    # commit is durable, so the in-memory learner must not keep it either
-                    _logger.exception("event log write failed; rebuilding the learner from disk")
-                    try:
-                        self.log.rollback()
-                    except Exception:  # noqa: BLE001 - the connection may be unusable
-                        _logger.exception("rollback failed")
-                    self._recover()
-                    err = RequestError(503, "event log write failed; request not applied", None)
-                    for j in range(done_before, len(outs)):
-                        if outs[j].status == 200:  # replays too: they may refer to this group
-                            outs[j] = Outcome(503, {"error": err.to_dict()})
-                    outs += [Outcome(503, {"error": err.to_dict()}) for _ in pending]
-                    pending = []
-            self.stats.groups += 1
-            self._since_snapshot += sum(o.applied for o in outs[recovered_at:] if o.status == 200)
-            if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
-                self._schedule_snapshot()
+                        outs.append(Outcome(422, {"error": torn.error.to_dict()}))
+                        pending.pop(0)
+                        if inline:  # the rebuild may take long: the caller's worker does it
+                            self._needs_recover = True
+                            pending = []
+                            recovered_at = len(outs)
+                            break
+                        self._recover()
+                        recovered_at = len(outs)
+                        break
+                    pending.pop(0)
+                else:
+                    if remember:
+                        self.log.remember(remember)
+                    self.log.commit()
+            except Exception:
+                # the commit (or the log) failed: nothing of this group since the last
+                # commit is durable, so the in-memory learner must not keep it either
+                _logger.exception("event log write failed; rebuilding the learner from disk")
+                try:
+                    self.log.rollback()
+                except Exception:  # noqa: BLE001 - the connection may be unusable
+                    _logger.exception("rollback failed")
+                self._recover()
+                err = RequestError(503, "event log write failed; request not applied", None)
+                for j in range(done_before, len(outs)):
+                    if outs[j].status == 200:  # replays too: they may refer to this group
+                        outs[j] = Outcome(503, {"error": err.to_dict()})
+                outs += [Outcome(503, {"error": err.to_dict()}) for _ in pending]
+                pending = []
+        self.stats.groups += 1
+        self._since_snapshot += sum(o.applied for o in outs[recovered_at:] if o.status == 200)
+        if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
+            self._schedule_snapshot()
+        if not inline and self.log.checkpoint_due():  # inline groups leave it to the worker
+            try:
+                self.log.checkpoint()  # the WAL restarts at the next commit
+            except Exception:  # noqa: BLE001 - the commits stand; the next group tries again
+                _logger.warning("WAL checkpoint of %s failed", self.log.path, exc_info=True)
         return outs
 
     # -- reads ----------------------------------------------------------------------------------
     def predict(self, xs: list) -> list[dict]:
         """Predictions of the current state (supervised learners); a consistent read."""
-        if "predict" not in self.ops:
-            raise RequestError(404, f"learner kind {self.kind!r} has no 'predict'", "route")
-        out = []
-        with self.lock:
-            learner = self.learner
-            proba = getattr(learner, "predict_proba_one", None)
-            for x in xs:
-                xv = np.asarray(x, dtype=np.float64) if isinstance(x, list) else x
-                try:
-                    r = {"prediction": to_jsonable(learner.predict_one(xv))}
-                    if proba is not None:
-                        r["proba"] = to_jsonable(proba(xv))
-                except InvalidEvent as exc:
-                    raise RequestError(422, exc.message, exc.field or "x") from None
-                out.append(r)
-        return out
+        return self._read("predict", (xs,))
 
     def play(self, events: list[dict], batch: bool = False) -> list[dict]:
         """The learner's current decision for each ``play`` event that only reads (experts:
@@ -616,18 +680,79 @@ class LearnerService:
         A play that stores something (an OCO ``hint``) is a write: send it through
         :meth:`process` as ``Request("play", ...)``, which logs it.
         """
-        if "play" not in self.ops:
-            raise RequestError(404, f"learner kind {self.kind!r} has no 'play'", "route")
-        if any(self.protocol.play_writes(ev) for ev in events):
-            raise ValueError("a play that stores a hint is a write: use process([Request('play', ...)])")
-        out = []
+        return self._read("play", (events, batch))
+
+    def read_now(self, op: str, args: tuple, budget: float) -> list[dict] | None:
+        """``predict(*args)`` or ``play(*args)`` (``op``) answered now, or ``None`` when that
+        would wait for the lock or (by the measured cost per item) take over ``budget``
+        seconds; for the event loop, which then runs the read in a worker.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> svc = LearnerService(tempfile.mkdtemp(), "ogd", {"lr": 0.1})
+        >>> print(svc.read_now("predict", ([[1.0]],), 0.005))   # nothing measured yet
+        None
+        >>> svc.predict([[1.0]]) == svc.read_now("predict", ([[1.0]],), 0.005)
+        True
+        >>> svc.close()
+        """
+        read = self._read_checked(op, args)
+        if self._closed or self._needs_recover or not self._read_cost.fits([len(args[0])], budget):
+            return None
+        if not self.lock.acquire(blocking=False):
+            return None
+        t0 = time.perf_counter()
+        try:
+            if self._closed or self._needs_recover:
+                return None
+            out = read(*args)
+        finally:
+            self.lock.release()
+        self._read_cost.record(len(args[0]), time.perf_counter() - t0)
+        return out
+
+    def _read(self, op: str, args: tuple) -> list[dict]:
+        read = self._read_checked(op, args)
+        t0 = time.thread_time()
         with self.lock:
-            for i, ev in enumerate(events):
-                try:
-                    out.append({self._play_key: to_jsonable(self._apply(self.learner, "play", ev))})
-                except InvalidEvent as exc:
-                    fld = exc.field or "event"
-                    raise RequestError(422, exc.message, f"events[{i}].{fld}" if batch else fld) from None
+            self._whole()
+            out = read(*args)
+        self._read_cost.record(len(args[0]), time.thread_time() - t0)
+        return out
+
+    def _read_checked(self, op: str, args: tuple):
+        if op not in ("predict", "play"):
+            raise ValueError(f"not a read: {op!r}")
+        if op not in self.ops:
+            raise RequestError(404, f"learner kind {self.kind!r} has no {op!r}", "route")
+        if op == "play" and any(self.protocol.play_writes(ev) for ev in args[0]):
+            raise ValueError("a play that stores a hint is a write: use process([Request('play', ...)])")
+        return self._predict_locked if op == "predict" else self._play_locked
+
+    def _predict_locked(self, xs: list) -> list[dict]:
+        out = []
+        learner = self.learner
+        proba = getattr(learner, "predict_proba_one", None)
+        for x in xs:
+            xv = np.asarray(x, dtype=np.float64) if isinstance(x, list) else x
+            try:
+                r = {"prediction": to_jsonable(learner.predict_one(xv))}
+                if proba is not None:
+                    r["proba"] = to_jsonable(proba(xv))
+            except InvalidEvent as exc:
+                raise RequestError(422, exc.message, exc.field or "x") from None
+            out.append(r)
+        return out
+
+    def _play_locked(self, events: list[dict], batch: bool = False) -> list[dict]:
+        out = []
+        for i, ev in enumerate(events):
+            try:
+                out.append({self._play_key: to_jsonable(self._apply(self.learner, "play", ev))})
+            except InvalidEvent as exc:
+                fld = exc.field or "event"
+                raise RequestError(422, exc.message, f"events[{i}].{fld}" if batch else fld) from None
         return out
 
     @property
@@ -638,6 +763,7 @@ class LearnerService:
     def state_bytes(self) -> bytes:
         """The learner as ``state_to_bytes`` archive (a consistent copy, encoded outside the lock)."""
         with self.lock:
+            self._whole()
             offset, state = self.offset, self._state_copy()
         return SnapshotStore.encode(self._rebuilt(_materialized(state, pause=True)), offset)[1]
 
@@ -707,12 +833,51 @@ class LearnerService:
 
         Only copying the state holds the lock; reads and writes go on while it is encoded.
         """
+        t0 = time.thread_time()
         with self.lock:
+            self._whole()
             self._retention()
             job = (self.offset, self._state_copy())
             self._since_snapshot = 0
+        self._copy_cost.record(1, time.thread_time() - t0)
         self._writer.submit(self._write_snapshot, job).result()
         return job[0]
+
+    def snapshot_now(self, budget: float):
+        """Start a snapshot without waiting: the state is copied now and the writer thread
+        encodes it; returns a :class:`concurrent.futures.Future` of the offset, or ``None``
+        (nothing done) when the copy would wait for the lock, take over ``budget`` seconds by
+        its measured cost, or be preceded by retention work (key expiry, log compaction).
+        For the server's event loop (``POST /snapshot``), which otherwise calls :meth:`snapshot`
+        in a worker: copied on the loop, the lock is never held while the thread that holds
+        it waits for the interpreter.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> svc = LearnerService(tempfile.mkdtemp(), "ogd", {"lr": 0.1})
+        >>> print(svc.snapshot_now(0.005))          # the copy's cost is not measured yet
+        None
+        >>> svc.snapshot(), svc.snapshot_now(0.005).result()
+        (0, 0)
+        >>> svc.close()
+        """
+        if (self._closed or self._needs_recover or not self._copy_cost.fits([1], budget)
+                or self.key_retention is not None or self.key_ttl is not None or self.compact_log):
+            return None
+        if not self.lock.acquire(blocking=False):
+            return None
+        t0 = time.perf_counter()
+        try:
+            if self._closed or self._needs_recover:
+                return None
+            job = (self.offset, self._state_copy())
+            self._since_snapshot = 0
+        finally:
+            self.lock.release()
+        self._copy_cost.record(1, time.perf_counter() - t0)
+        offset = job[0]
+        return self._writer.submit(lambda: (self._write_snapshot(job), offset)[1])
 
     def health(self) -> dict:
         """Learner name, kind and offsets."""
@@ -741,6 +906,42 @@ class LearnerService:
 #: learners whose ``learn_many`` equals their ``learn_one`` loop bit for bit (tested): batch
 #: requests of array events go through it
 BLOCK_LEARNERS = ("onlinekit.oco.ogd:OGD",)
+
+
+class _Cost:
+    """Measured seconds per event (or item) of one kind of work, for deciding what may run on
+    the event loop: a rise is taken at once, a fall a tenth at a time.
+
+    >>> c = _Cost()
+    >>> c.fits([1], 1.0)                # nothing measured: nothing fits
+    0
+    >>> c.record(10, 0.001); c.fits([5, 4, 3], 0.001)   # 100 us per event: 5 + 4 fit in 1 ms
+    2
+    """
+
+    __slots__ = ("per_event",)
+
+    def __init__(self):
+        self.per_event: float | None = None
+
+    def record(self, n: int, seconds: float) -> None:
+        if n <= 0:
+            return
+        x = seconds / n
+        cur = self.per_event
+        self.per_event = x if cur is None or x > cur else cur + 0.1 * (x - cur)
+
+    def fits(self, sizes: list[int], budget: float) -> int:
+        """How many of the leading jobs (``sizes``: events each) fit in ``budget`` seconds."""
+        per = self.per_event
+        if per is None:
+            return 0
+        total = 0.0
+        for i, n in enumerate(sizes):
+            total += per * max(n, 1)
+            if total > budget:
+                return i
+        return len(sizes)
 
 
 def _block_classes() -> tuple:

@@ -38,6 +38,31 @@ def assert_same_state(a, b) -> None:
             assert va == vb, (k, va, vb)
 
 
+def route_requests():
+    """``(path, body, headers)`` of requests to an OGD service covering every answer of the
+    operations' routes: 200, replayed, 409, 415, 403, 400, 422, 404."""
+    evs = make_events(10, seed=3)
+    arr = make_events(6, seed=4, kind="array")
+    j = {"Content-Type": "application/json"}
+    yield "/learn", json.dumps(evs[0]).encode(), {**j, "Idempotency-Key": "k1"}
+    yield "/learn", json.dumps(evs[0]).encode(), {**j, "Idempotency-Key": "k1"}     # replayed
+    yield "/learn", json.dumps(evs[1]).encode(), {**j, "Idempotency-Key": "k1"}     # 409
+    yield "/learn", json.dumps(evs[1]).encode(), {"Content-Type": "text/plain"}    # 415
+    yield "/learn", json.dumps(evs[1]).encode(), {**j, "Origin": "http://evil"}    # 403
+    yield "/learn", json.dumps(evs[1]).encode(), {**j, "Idempotency-Key": ""}      # 400
+    yield "/learn", b'{"x": {"a": 1}, "x": {"a": 2}, "y": 1}', j                      # 400 duplicate
+    yield "/learn", b'{"x": {"a": 1e999}, "y": 1}', j                                  # 422
+    yield "/learn", json.dumps(evs[2]).encode(), j
+    yield "/learn/batch", json.dumps({"events": evs[3:8]}).encode(), {**j, "Idempotency-Key": "b1"}
+    yield "/learn/batch", json.dumps({"events": evs[3:8]}).encode(), {**j, "Idempotency-Key": "b1"}
+    yield "/learn/batch", json.dumps({"events": [evs[8], {"x": {"a": "1"}, "y": 1}]}).encode(), j
+    yield "/learn/batch", json.dumps({"events": arr}).encode(), j                     # array events after named ones
+    yield "/predict", json.dumps({"x": evs[0]["x"]}).encode(), j
+    yield "/predict/batch", json.dumps({"events": [{"x": e["x"]} for e in evs[:3]]}).encode(), j
+    yield "/predict", b'{"x": {"a": true}}', j
+    yield "/act", b"{}", j                                                              # 404: not this learner's
+
+
 # -- the real server as a subprocess ---------------------------------------------------------------
 import http.client  # noqa: E402
 import json  # noqa: E402

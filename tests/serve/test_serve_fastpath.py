@@ -15,7 +15,7 @@ import pytest
 
 from onlinekit.serve._schema import Limits, RequestError, encode_events, parse_events, parse_json, validate_batch, validate_event
 
-from serve_helpers import PARAMS, assert_same_state, make_events
+from serve_helpers import PARAMS, assert_same_state, make_events, route_requests
 
 hyp = pytest.importorskip("hypothesis")
 st = pytest.importorskip("hypothesis.strategies")
@@ -127,8 +127,8 @@ def test_a_broken_splitter_is_caught(monkeypatch):
 
     real = schema._split_batch
 
-    def broken(text):
-        out = real(text)
+    def broken(text, scan=schema._SCAN):
+        out = real(text, scan)
         return None if out is None else (out[0], [(s, e - 1) for s, e in out[1]])
 
     monkeypatch.setattr(schema, "_split_batch", broken)
@@ -141,30 +141,9 @@ def test_a_broken_splitter_is_caught(monkeypatch):
 # -- the hot routes against the Starlette routes ------------------------------------------------------
 
 
-def _requests():
-    evs = make_events(10, seed=3)
-    arr = make_events(6, seed=4, kind="array")
-    j = {"Content-Type": "application/json"}
-    yield "/learn", json.dumps(evs[0]).encode(), {**j, "Idempotency-Key": "k1"}
-    yield "/learn", json.dumps(evs[0]).encode(), {**j, "Idempotency-Key": "k1"}     # replayed
-    yield "/learn", json.dumps(evs[1]).encode(), {**j, "Idempotency-Key": "k1"}     # 409
-    yield "/learn", json.dumps(evs[1]).encode(), {"Content-Type": "text/plain"}    # 415
-    yield "/learn", json.dumps(evs[1]).encode(), {**j, "Origin": "http://evil"}    # 403
-    yield "/learn", json.dumps(evs[1]).encode(), {**j, "Idempotency-Key": ""}      # 400
-    yield "/learn", b'{"x": {"a": 1}, "x": {"a": 2}, "y": 1}', j                      # 400 duplicate
-    yield "/learn", b'{"x": {"a": 1e999}, "y": 1}', j                                  # 422
-    yield "/learn", json.dumps(evs[2]).encode(), j
-    yield "/learn/batch", json.dumps({"events": evs[3:8]}).encode(), {**j, "Idempotency-Key": "b1"}
-    yield "/learn/batch", json.dumps({"events": evs[3:8]}).encode(), {**j, "Idempotency-Key": "b1"}
-    yield "/learn/batch", json.dumps({"events": [evs[8], {"x": {"a": "1"}, "y": 1}]}).encode(), j
-    yield "/learn/batch", json.dumps({"events": arr}).encode(), j                     # array events after named ones
-    yield "/predict", json.dumps({"x": evs[0]["x"]}).encode(), j
-    yield "/predict/batch", json.dumps({"events": [{"x": e["x"]} for e in evs[:3]]}).encode(), j
-    yield "/predict", b'{"x": {"a": true}}', j
-    yield "/act", b"{}", j                                                              # 404: not this learner's
-
-
-def test_hot_routes_answer_as_the_starlette_routes(tmp_path):
+@pytest.mark.parametrize("inline_budget", [None, 0.0])
+def test_hot_routes_answer_as_the_starlette_routes(tmp_path, inline_budget):
+    """Also with every commit and read in a worker thread (``inline_budget=0``)."""
     pytest.importorskip("starlette")
     pytest.importorskip("httpx2", reason="starlette's TestClient needs httpx2")
     from starlette.applications import Starlette
@@ -175,11 +154,11 @@ def test_hot_routes_answer_as_the_starlette_routes(tmp_path):
 
     a = LearnerService(tmp_path / "a", "ogd", PARAMS, snapshot_every=0)
     b = LearnerService(tmp_path / "b", "ogd", PARAMS, snapshot_every=0)
-    hot = create_app(a, allowed_hosts=["testserver"])
-    mounted = Starlette(routes=[Mount("/m", create_app(b, allowed_hosts=["testserver"]))])
+    hot = create_app(a, allowed_hosts=["testserver"], inline_budget=inline_budget)
+    mounted = Starlette(routes=[Mount("/m", create_app(b, allowed_hosts=["testserver"], inline_budget=0.0))])
     seen = []
     with TestClient(hot) as ca, TestClient(mounted) as cb:
-        for path, body, headers in _requests():
+        for path, body, headers in route_requests():
             ra = ca.post(path, content=body, headers=headers)
             rb = cb.post("/m" + path, content=body, headers=headers)
             assert (ra.status_code, ra.json()) == (rb.status_code, rb.json()), path
