@@ -110,6 +110,11 @@ def test_parse_events_adds_defaults_like_the_strict_path(evs, seps):
     b'{"events": [{"x": [1.0, -0.0, 1e-320], "y": -0}]}',
     b'{"events": [{"x": [1.0], "y": 1.0}, {"x": [2.0], "y": Infinity}]}',
     b'{"events": [' + b'[' * 3000 + b']' * 3000 + b']}',                            # nested too deeply
+    b'{"events": [{"x": {"a": 1.0, "a": 2.0}, "y": 1.0}]}',                          # repeated key, all floats
+    b'{"events": [{"x": {"a": 1.0}, "y": 1.0}, {"x": {"b": 1.0, "c": 2.0, "b": 3.0}, "y": 2.0}]}',
+    b'{"events": [{"x": [1.0, 2.0], "y": 1.0, "y": 2.0}]}',
+    b'{"events": [{"x": {"a\\"b": 1.0}, "y": 1.0}]}',                               # a quote inside a key
+    b'{"events": [{"x": {"a\\"": 1.0, "a\\"": 2.0}, "y": 1.0}]}',
 ])
 def test_odd_batch_bodies_get_the_strict_answer(raw):
     want = _outcome(_strict, "learn", raw, True)
@@ -136,6 +141,18 @@ def test_a_broken_splitter_is_caught(monkeypatch):
     _, texts = parse_events("learn", raw, LIMITS, True)
     with pytest.raises(json.JSONDecodeError):
         [json.loads(t) for t in texts]
+
+
+def test_a_key_count_that_misses_repeats_is_caught(monkeypatch):
+    """Sabotage: without the key count, a batch repeating a key inside an event is taken
+    as its last value; the strict path refuses it, and the comparison sees the difference."""
+    import onlinekit.serve._schema as schema
+
+    raw = b'{"events": [{"x": {"a": 1.0, "a": 2.0}, "y": 1.0}]}'
+    want = _outcome(_strict, "learn", raw, True)
+    assert want == ("refused", (400, "body"))
+    monkeypatch.setattr(schema, "_keys_unique", lambda text, docs: True)
+    assert _outcome(parse_events, "learn", raw, LIMITS, True) != want
 
 
 # -- the hot routes against the Starlette routes ------------------------------------------------------
