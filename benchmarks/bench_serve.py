@@ -9,9 +9,12 @@ the previous one is answered). Bounded in count and time. Phases:
   path, one log transaction per group of requests);
 * ``learn`` (16 connections): one event per request, log sync ``normal`` and ``full``;
 * ``predict``: ``POST /predict`` idle, and while a 1M-feature model is being snapshotted
-  (``POST /snapshot`` in a loop) -- the ratio of the two p99s;
-* peer ``river``: River's ``LinearRegression`` behind the same ASGI stack (Starlette, uvicorn,
-  the same httptools protocol class with its guards) with no log -- what durability costs, as a ratio;
+  (``POST /snapshot`` in a loop) -- the ratio of the two p99s (each phase runs for the time
+  limit, reusing its payloads, so it spans dozens of snapshots);
+* peer ``river``: River's ``LinearRegression`` behind the same server stack (uvicorn, the same
+  httptools protocol class with its guards, a Starlette route) with no log -- what durability
+  costs, as a ratio. The peer's route goes through ASGI (it has no fast lane), so the ratio
+  also holds the gain of ours;
 * peer ``redis``: ``XADD`` round trips (16 connections; and 100-entry pipelines) -- the floor of
   a network hop to a durable-ish broker; skipped when ``redis-server`` is not installed;
 * ``in_process``: CPU per event of the ASGI app driven in process (no sockets) and of

@@ -97,11 +97,16 @@ def _with_common(fn):
               help="Seconds a request may take to send its body (408 after).")
 @click.option("--keep-alive", type=click.IntRange(min=1), default=5, show_default=True,
               help="Seconds an idle keep-alive connection stays open.")
+@click.option("--inline-budget", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="MS",
+              help="Longest a commit group or read may run on the event loop, by its measured cost (milliseconds); "
+                   "longer work, fsynced commits and anything waiting for the learner run in worker threads. "
+                   "0: everything in workers.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="warning",
               show_default=True)
 def serve(learner, params, state, snapshot_every, sync, key_retention, key_ttl, compact_log, max_total_features,
           max_abs_value, accept_loss, debug, host, port, token_file, allow_hosts, allow_origins, max_body, max_batch,
-          max_connections, max_header_bytes, http_impl, header_timeout, body_timeout, keep_alive, log_level):
+          max_connections, max_header_bytes, http_impl, header_timeout, body_timeout, keep_alive, inline_budget,
+          log_level):
     """Serve a learner over HTTP (JSON) with a durable event log and snapshots.
 
     \b
@@ -145,7 +150,7 @@ def serve(learner, params, state, snapshot_every, sync, key_retention, key_ttl, 
                    "name the others with --allow-host", err=True)
     limits = Limits(max_body=max_body, max_batch=max_batch, max_abs_value=max_abs_value)
     app = create_app(svc, token=token, limits=limits, close_service=True, allowed_hosts=sorted(hosts),
-                     allowed_origins=list(allow_origins), body_timeout=body_timeout)
+                     allowed_origins=list(allow_origins), body_timeout=body_timeout, inline_budget=inline_budget / 1000)
     click.echo(f"serving {svc.name} ({svc.kind}) at offset {svc.offset} on http://{host}:{port}", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on",
                 timeout_graceful_shutdown=10, http=protocol_class(header_timeout, max_header_bytes, prefer=http_impl),

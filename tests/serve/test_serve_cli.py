@@ -15,7 +15,7 @@ def test_help_lists_the_options():
     for opt in ("--learner", "--state", "--host", "--port", "--snapshot-every", "--token-file", "--max-body",
                 "--max-batch", "--sync", "--accept-loss", "--max-total-features", "--max-abs-value", "--compact-log",
                 "--key-ttl", "--allow-host", "--allow-origin", "--max-connections", "--max-header-bytes",
-                "--header-timeout", "--body-timeout", "--keep-alive"):
+                "--header-timeout", "--body-timeout", "--keep-alive", "--inline-budget"):
         assert opt in r.output
     assert "127.0.0.1" in r.output
     r = CliRunner().invoke(consume, ["--help"])

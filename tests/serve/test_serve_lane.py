@@ -368,3 +368,24 @@ def test_predictions_on_the_lane_match_the_model(tmp_path):
             got = [r["prediction"] for r in json.loads(reader.response()[2])["results"]]
     assert np.array_equal(got, [model.predict_one(e["x"]) for e in evs])
     svc.close(snapshot=False)
+
+
+@pytest.mark.parametrize("budget", ["0", "5"])
+def test_the_served_cli_answers_alike_with_and_without_inline_work(tmp_path, budget):
+    """``onlinekit serve --inline-budget 0`` (every commit and read in a worker) and the
+    default: the same answers, the model of an uninterrupted replay (the oracle)."""
+    from serve_helpers import call, start_server
+
+    evs = make_events(12, seed=12)
+    port = free_port()
+    proc = start_server(tmp_path / "state", port, "--inline-budget", budget)
+    try:
+        for i, ev in enumerate(evs[:6]):
+            assert call(port, "POST", "/learn", ev, {"Idempotency-Key": f"k{i}"}) == (200, {"offset": i, "count": 1})
+        assert call(port, "POST", "/learn", evs[0], {"Idempotency-Key": "k0"})[1] == {"offset": 0, "count": 1}
+        assert call(port, "POST", "/learn/batch", {"events": evs[6:]}) == (200, {"offset": 6, "count": 6})
+        status, body = call(port, "POST", "/predict", {"x": evs[0]["x"]})
+        assert status == 200 and body["prediction"] == oracle(evs).predict_one(evs[0]["x"])
+    finally:
+        proc.terminate()
+        proc.wait(60)
