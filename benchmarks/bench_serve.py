@@ -456,7 +456,7 @@ def run(quick: bool = False) -> dict:
     conc = 16
     res: dict = {"concurrency": conc, "features": 10, "time_limit_s": limit,
                  "note": "client and server share the machine's cores; loopback only"}
-    nb = max(20, n // 50)
+    nb = max(20, n // 10)  # batch requests: long enough a phase to cover snapshots, checkpoints and warm-up
     for sync in ("normal", "full"):
         with tempfile.TemporaryDirectory() as tmp:
             proc, port = start_server(str(Path(tmp) / "state"), sync=sync)

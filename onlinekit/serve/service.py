@@ -142,7 +142,8 @@ class LearnerService:
         Start even when the log lost events its snapshots cover: from the newest snapshot,
         moving the log's end up to it.
     warm
-        Compile the learner's kernels at start (on a throwaway copy).
+        Compile the learner's kernels at start (on a throwaway copy), and encode long
+        feature-name lists for the snapshots to come (only names added later are encoded then).
 
     Attributes
     ----------
@@ -261,7 +262,7 @@ class LearnerService:
         #: set when an inline group (process_now) left the learner torn: the next holder of
         #: the lock rebuilds it from disk first (_whole)
         self._needs_recover = False
-        self._write_cost = _Cost()  # seconds per event of process(), for process_now's budget
+        self._write_cost = _GroupCost()  # seconds per request / event of process(), for process_now
         self._read_cost = _Cost()   # seconds per item of predict() / play()
         self._copy_cost = _Cost()   # seconds per state copy of snapshot()
         self._names_codec = _NamesCodec()  # the writer thread's encoded name pieces
@@ -278,6 +279,11 @@ class LearnerService:
                     self.snapshots.write(SnapshotStore.encode(self.learner, 0))
             if warm:
                 self._warm()
+                with self.lock:
+                    state = self._state_copy()
+                # encode the long name lists now, before serving: the first snapshot then only
+                # encodes names added since (not a million names while requests are answered)
+                self._names_codec.encoded(state)
         except BaseException:
             self._writer.shutdown(wait=False)
             self.log.close()
@@ -548,7 +554,7 @@ class LearnerService:
                 raise RuntimeError("service is closed")
             self._whole()
             outs = self._process_locked(list(requests), inline=False)
-        self._write_cost.record(sum(len(r.events) for r in requests), time.thread_time() - t0)
+        self._write_cost.record([len(r.events) for r in requests], time.thread_time() - t0)
         return outs
 
     def process_now(self, requests: list[Request], budget: float) -> tuple[list[Outcome], list[Request]]:
@@ -599,7 +605,7 @@ class LearnerService:
             outs = self._process_locked(list(group), inline=True)
         finally:
             self.lock.release()
-        self._write_cost.record(sum(len(r.events) for r in group[:len(outs)]), time.perf_counter() - t0)
+        self._write_cost.record([len(r.events) for r in group[:len(outs)]], time.perf_counter() - t0)
         return outs, requests[len(outs):]
 
     def _whole(self) -> None:
@@ -938,6 +944,51 @@ class _Cost:
             return 0
         total = 0.0
         for i, n in enumerate(sizes):
+            total += per * max(n, 1)
+            if total > budget:
+                return i
+        return len(sizes)
+
+
+class _GroupCost:
+    """The cost of a commit group, from two measured rates: seconds per one-event request and
+    seconds per event of many-event (batch) requests, which go through block paths and cost
+    far less per event. A group of one kind updates that kind's rate; a mixed group both
+    (with its mean per event). A batch rate not measured yet is taken as the one-event rate
+    (an over-estimate: such work goes to the worker, which measures it).
+
+    >>> c = _GroupCost()
+    >>> c.record([1, 1], 2e-4); c.record([100], 1e-3)   # 100 us per request, 10 us per batch event
+    >>> c.fits([1, 1, 100, 1], 1.25e-3)                 # 0.1 + 0.1 + 1.0 ms fit, the 4th does not
+    3
+    """
+
+    __slots__ = ("one", "many")
+
+    def __init__(self):
+        self.one = _Cost()
+        self.many = _Cost()
+
+    def record(self, sizes: list[int], seconds: float) -> None:
+        n_one = sum(1 for n in sizes if n <= 1)
+        n_many = sum(n for n in sizes if n > 1)
+        if n_one and not n_many:
+            self.one.record(n_one, seconds)
+        elif n_many and not n_one:
+            self.many.record(n_many, seconds)
+        elif n_one:
+            self.one.record(n_one + n_many, seconds)
+            self.many.record(n_one + n_many, seconds)
+
+    def fits(self, sizes: list[int], budget: float) -> int:
+        """How many of the leading requests (``sizes``: events each) fit in ``budget`` seconds."""
+        one = self.one.per_event
+        many = self.many.per_event if self.many.per_event is not None else one
+        total = 0.0
+        for i, n in enumerate(sizes):
+            per = one if n <= 1 else many
+            if per is None:
+                return i
             total += per * max(n, 1)
             if total > budget:
                 return i

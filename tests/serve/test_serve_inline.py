@@ -15,7 +15,7 @@ import threading
 import numpy as np
 import pytest
 
-from onlinekit.serve.service import LearnerService, Request, _Cost
+from onlinekit.serve.service import LearnerService, Request, _Cost, _GroupCost
 
 from serve_helpers import PARAMS, assert_same_state, make_events
 
@@ -172,13 +172,15 @@ def test_fsynced_commits_never_run_inline(tmp_path):
 
 def test_the_budget_bounds_the_prefix(tmp_path):
     svc = _measured(tmp_path / "s", snapshot_every=0)
-    svc._write_cost.per_event = 1e-3  # as if each event cost 1 ms
+    svc._write_cost.one.per_event = 1e-3  # as if each one-event request cost 1 ms
     reqs = [Request("learn", [ev]) for ev in make_events(4, seed=3)]
     done, left = svc.process_now(reqs, 2.5e-3)
     assert [o.body["offset"] for o in done] == [1, 2] and left == reqs[2:]
-    svc._write_cost.per_event = 1e-3
+    svc._write_cost.one.per_event = 1e-3
     batch = Request("learn", make_events(3, seed=4), batch=True)
-    assert svc.process_now([batch], 2.5e-3) == ([], [batch])  # 3 events: over the budget
+    assert svc.process_now([batch], 2.5e-3) == ([], [batch])  # batch rate unknown: the 1 ms rate, 3 events
+    svc._write_cost.many.per_event = 5e-4                      # measured: 1.5 ms, it fits
+    assert len(svc.process_now([batch], 2.5e-3)[0]) == 1
     svc.close(snapshot=False)
 
 
@@ -238,6 +240,18 @@ def test_cost_estimate_rises_at_once_and_falls_slowly():
     c.record(10, 0.0)
     assert c.per_event == pytest.approx(0.9e-3)              # a fall a tenth at a time
     assert c.fits([1] * 5, 0.0) == 0 and c.fits([], 1.0) == 0
+
+
+def test_group_cost_keeps_one_event_and_batch_rates_apart():
+    c = _GroupCost()
+    assert c.fits([1], 1.0) == 0                             # nothing measured
+    c.record([1] * 4, 4e-4)                                  # 100 us per one-event request
+    assert c.fits([50], 4e-3) == 0 and c.fits([30], 4e-3) == 1   # batches priced at 100 us/event
+    c.record([50, 50], 1e-3)                                 # 10 us per batch event
+    assert c.one.per_event == pytest.approx(1e-4) and c.many.per_event == pytest.approx(1e-5)
+    assert c.fits([1] * 10 + [200], 3.01e-3) == 11
+    c.record([1, 99], 1e-3)                                  # mixed: both take the mean (10 us)
+    assert c.one.per_event == pytest.approx(0.9e-4 + 0.1e-5) and c.many.per_event == pytest.approx(1e-5)
 
 
 def _wal_bytes(svc) -> int:
