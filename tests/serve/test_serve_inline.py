@@ -297,3 +297,19 @@ def test_a_due_checkpoint_is_left_to_the_worker(tmp_path, monkeypatch):
     assert not svc.log.checkpoint_due()
     assert len(svc.process_now(reqs[3:], 1.0)[0]) == 2
     svc.close(snapshot=False)
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="thread priorities: Linux only")
+def test_the_snapshot_writer_runs_at_a_lower_priority(tmp_path):
+    import os
+
+    svc = LearnerService(tmp_path / "s", "ogd", PARAMS, snapshot_every=0)
+
+    def nice_of(tid: int) -> int:
+        with open(f"/proc/self/task/{tid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[16])
+
+    writer_tid = svc._writer.submit(threading.get_native_id).result()
+    assert nice_of(writer_tid) == min(19, nice_of(threading.get_native_id()) + 10)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == nice_of(threading.get_native_id())
+    svc.close(snapshot=False)
