@@ -21,7 +21,10 @@ no ASGI scope, task or coroutine, the answer in one write. It takes uvicorn's pl
 connection's pipeline, so pipelined requests keep their order, and it keeps the connection
 limit, ``Connection: close``, HTTP/1.0 and the body deadline and size limit. Anything else
 (other routes, ``Expect: 100-continue``, a query string) goes through ASGI; there a response's
-head and body also leave in one write (:class:`_OneWritePerResponse`).
+head and body also leave in one write (:class:`_OneWritePerResponse`). The lane and the lazy
+timer build on internals of uvicorn's protocol (its pipeline queue, ``_start_asgi_task``);
+with a uvicorn that lacks them the class has the guards only (per-request timers, every
+request through ASGI).
 
 Where httptools is not installed, uvicorn's pure-Python h11 protocol is used with the same
 deadline and its own incomplete-head cap.
@@ -267,9 +270,54 @@ def _status_line(status: int) -> bytes:
     return line
 
 
-def _httptools_class():
+def _refuse_long_head(proto) -> None:
+    """Answer 431 and close: the request head grew past ``max_header_bytes``."""
+    msg = b"request head too large"
+    proto.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain\r\n"
+                          b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(msg), msg))
+    proto.transport.close()
+
+
+def _plain_httptools_class():
+    """uvicorn's httptools protocol with the guards and one write per response, but neither
+    the fast lane nor the lazy timer: for uvicorn versions whose protocol lacks the internals
+    those build on (``_start_asgi_task``, added in uvicorn 0.4x)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class HeadGuardedHttpTools(_guards(HttpToolsProtocol)):
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_head = True
+
+        def on_headers_complete(self) -> None:
+            self._head_done()
+            super().on_headers_complete()
+            if self.cycle is not None:
+                out = getattr(self, "_one_write", None)
+                if out is None or out._transport is not self.transport:
+                    out = self._one_write = _OneWritePerResponse(self.transport, self.loop)
+                self.cycle.transport = out
+
+        def data_received(self, data: bytes) -> None:
+            if self._in_head:
+                self._head_bytes += len(data)
+            super().data_received(data)
+            if self._in_head and self._head_bytes > self.max_header_bytes and not self.transport.is_closing():
+                _refuse_long_head(self)
+
+    return HeadGuardedHttpTools
+
+
+def _httptools_class(lane: bool | None = None):
+    """The httptools protocol class; ``lane``: with the fast lane and the lazy timer (default:
+    when this uvicorn has the internals they build on)."""
     import httptools  # noqa: F401 - only to fall back to h11 without it
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    if lane is None:
+        lane = hasattr(HttpToolsProtocol, "_start_asgi_task")
+    if not lane:
+        return _plain_httptools_class()
 
     class HeadGuardedHttpTools(HttpToolsProtocol):
         def __init__(self, *args, **kwargs):
@@ -398,10 +446,7 @@ def _httptools_class():
             if was_in_head or self._in_head:  # the bytes of a head still arriving (a whole read counts)
                 self._head_bytes += len(data)
             if self._in_head and self._head_bytes > self.max_header_bytes and not self.transport.is_closing():
-                msg = b"request head too large"
-                self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain\r\n"
-                                     b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(msg), msg))
-                self.transport.close()
+                _refuse_long_head(self)
 
     return HeadGuardedHttpTools
 
