@@ -280,3 +280,23 @@ def test_key_retention_forgets_old_keys_only(tmp_path):
     # one group of 30 requests, then a snapshot at offset 30: keys of offsets < 15 are forgotten
     assert [svc.log.lookup(f"r{i}") is None for i in (0, 14, 15, 29)] == [True, True, False, False]
     svc.close()
+
+
+@pytest.mark.parametrize("n", [1, 2, 99, 100, 101, 250])
+def test_multi_row_inserts_write_what_executemany_writes(tmp_path, n):
+    """``_insert_rows`` (many VALUES tuples per statement) against ``executemany``, the oracle."""
+    import sqlite3
+
+    from onlinekit.serve.log import _insert_rows
+
+    rows = [(i, "learn" if i % 3 else "act", f'{{"x": [{i}.5], "y": {i}}}', bytes([i % 256]) if i % 2 else None)
+            for i in range(n)]
+    got, want = sqlite3.connect(":memory:"), sqlite3.connect(":memory:")
+    for c in (got, want):
+        c.execute("CREATE TABLE events (offset INTEGER PRIMARY KEY, op TEXT, body TEXT, entropy BLOB)")
+    _insert_rows(got, "offset, op, body, entropy", rows)
+    want.executemany("INSERT INTO events(offset, op, body, entropy) VALUES (?, ?, ?, ?)", rows)
+    q = "SELECT offset, op, body, entropy FROM events ORDER BY offset"
+    assert got.execute(q).fetchall() == want.execute(q).fetchall() == rows
+    _insert_rows(got, "offset, op, body", [(n + 1, "learn", "{}")])
+    assert got.execute("SELECT COUNT(*), MAX(offset) FROM events").fetchone() == (n + 1, n + 1)
