@@ -321,8 +321,8 @@ def test_keep_alive_counts_from_the_last_response(tmp_path):
     idle one is closed after it. Sabotage: a timer that never moves its start (the deadline
     counted from the connection's opening) closes the busy connection, and the check sees it."""
     svc = LearnerService(tmp_path / "s", "ogd", PARAMS, snapshot_every=0)
-    with live(create_app(svc, allowed_hosts=["127.0.0.1"]), keep_alive=1.0, header_timeout=1.5) as port:
-        answered, closed = _paced_requests(port, 8, 0.3)  # 2.4 s on one connection
+    with live(create_app(svc, allowed_hosts=["127.0.0.1"]), keep_alive=2.0, header_timeout=3.0) as port:
+        answered, closed = _paced_requests(port, 8, 0.4)  # 3.2 s on one connection, gaps of 0.4 s
         assert (answered, closed) == (8, False)
         sock, reader = connect(port)
         with sock:
@@ -334,7 +334,7 @@ def test_keep_alive_counts_from_the_last_response(tmp_path):
             sock.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # a head never finished
             assert reader.closed(timeout=10)
 
-    cls = protocol_class(1.5, 16384)
+    cls = protocol_class(3.0, 16384)
     real = cls.on_response_complete
 
     def frozen(self):
@@ -348,13 +348,13 @@ def test_keep_alive_counts_from_the_last_response(tmp_path):
     port = free_port()
     app = create_app(svc, allowed_hosts=["127.0.0.1"])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                           http=cls, timeout_keep_alive=1.0))
+                                           http=cls, timeout_keep_alive=2.0))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.01)
     try:
-        answered, closed = _paced_requests(port, 8, 0.3)
+        answered, closed = _paced_requests(port, 8, 0.4)
         assert closed and answered < 8
     finally:
         server.should_exit = True
@@ -401,3 +401,33 @@ def test_the_served_cli_answers_alike_with_and_without_inline_work(tmp_path, bud
     finally:
         proc.terminate()
         proc.wait(60)
+
+
+def test_tokens_and_methods_on_the_lane(tmp_path):
+    """Bearer token checks answered by the lane as by the framework routes (401 with the
+    challenge header); other methods and targets with a query string go through ASGI."""
+    svc = LearnerService(tmp_path / "s", "ogd", PARAMS, snapshot_every=0)
+    token = "t" * 24
+    app = create_app(svc, token=token, allowed_hosts=["127.0.0.1"])
+    seen = counted(app)
+    body = b'{"x": [1.0], "y": 1.0}'
+    with live(app) as port:
+        sock, reader = connect(port)
+        with sock:
+            sock.sendall(request("/learn", body))
+            status, head, data = reader.response()
+            assert status == 401 and head["www-authenticate"] == 'Bearer realm="onlinekit"'
+            assert json.loads(data)["error"]["field"] == "Authorization"
+            sock.sendall(request("/learn", body, {**J, "Authorization": "Bearer nope"}))
+            assert reader.response()[0] == 401
+            sock.sendall(request("/learn", body, {**J, "Authorization": f"Bearer {token}"}))
+            assert reader.response()[0] == 200
+            sock.sendall(request("/learn?debug=1", body, {**J, "Authorization": f"Bearer {token}"}))
+            status, _, data = reader.response()
+            assert (status, json.loads(data)) == (200, {"offset": 1, "count": 1})
+            sock.sendall(request("/learn", method="GET", headers={"Authorization": f"Bearer {token}"}))
+            status, _, data = reader.response()
+            assert status == 405 and json.loads(data)["error"]["field"] == "method"
+    assert seen == ["/learn"] * 3  # the query-string and GET requests took the ASGI path
+    assert svc.offset == 2
+    svc.close(snapshot=False)
