@@ -78,7 +78,7 @@ from onlinekit.serve._schema import (  # _ENCODE: the compact, strict JSON encod
     validate_round_batch,
 )
 from onlinekit.serve.telemetry import Telemetry
-from onlinekit.serve.service import LearnerService, Outcome, Request
+from onlinekit.serve.service import LearnerService, Request
 
 __all__ = ["create_app"]
 
@@ -106,18 +106,10 @@ class _GroupCommitter:
         self._running = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="onlinekit-commit")
 
-    async def submit(self, req: Request) -> Outcome:
-        fut = asyncio.get_running_loop().create_future()
-        self._add(req, fut)
-        return await fut
-
     def enqueue(self, req: Request, done, failed) -> None:
         """Commit ``req`` with the next group; then ``done(status, body, headers)`` (or
         ``failed(exc)``) is called on the event loop."""
-        self._add(req, (done, failed))
-
-    def _add(self, req: Request, waiter) -> None:
-        self._pending.append((req, waiter))
+        self._pending.append((req, (done, failed)))
         if not self._running:
             self._running = True
             asyncio.get_running_loop().create_task(self._drain())
@@ -131,40 +123,25 @@ class _GroupCommitter:
                 del self._pending[: self.max_group]
                 reqs = [r for r, _ in group]
                 outs: list = []
-                if self.budget > 0:
-                    try:
+                try:
+                    if self.budget > 0:
                         outs, left = self.service.process_now(reqs, self.budget)
-                    except Exception as exc:  # noqa: BLE001 - answer every waiter
-                        for _, waiter in group:
-                            _fail_waiter(waiter, exc)
-                        continue
-                    if outs and left:  # the rest waits for the next round (the loop reads meanwhile)
-                        self._pending[:0] = group[len(outs):]
-                        group = group[: len(outs)]
-                if not outs:
-                    try:  # off the loop: the loop keeps reading requests (they join the next group)
+                        if outs and left:  # the rest waits for the next round (the loop reads meanwhile)
+                            self._pending[:0] = group[len(outs):]
+                            group = group[: len(outs)]
+                    if not outs:  # off the loop: the loop keeps reading requests (they join the next group)
                         outs = await loop.run_in_executor(self._executor, self.service.process, reqs)
-                    except Exception as exc:  # noqa: BLE001 - answer every waiter
-                        for _, waiter in group:
-                            _fail_waiter(waiter, exc)
-                        continue
-                for (_, waiter), out in zip(group, outs, strict=True):
-                    if type(waiter) is tuple:
-                        try:
-                            waiter[0](out.status, out.body, _REPLAYED if out.replayed else None)
-                        except Exception:  # noqa: BLE001 - the other waiters still get their answers
-                            _log.exception("answering a committed request failed")
-                    elif not waiter.done():
-                        waiter.set_result(out)
+                except Exception as exc:  # noqa: BLE001 - answer every waiter
+                    for _, (_, failed) in group:
+                        failed(exc)
+                    continue
+                for (_, (done, _)), out in zip(group, outs, strict=True):
+                    try:
+                        done(out.status, out.body, _REPLAYED if out.replayed else None)
+                    except Exception:  # noqa: BLE001 - the other waiters still get their answers
+                        _log.exception("answering a committed request failed")
         finally:
             self._running = False
-
-
-def _fail_waiter(waiter, exc: BaseException) -> None:
-    if type(waiter) is tuple:
-        waiter[1](exc)
-    elif not waiter.done():
-        waiter.set_exception(exc)
 
 
 def _host_name(host: str) -> str:
@@ -565,15 +542,46 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
             return Request(op, events, key=key, batch=batch)
         return plan
 
-    async def _execute(action):
+    def _start(action, done, failed) -> None:
+        """Run a route's ``action``: a Request joins the group commit; a read is answered now
+        when the service allows (``read_now``), else in a worker. Then ``done(status, body,
+        headers)`` or ``failed(exc)`` (a RequestError for a refusal), once, on the event loop."""
         if type(action) is Request:
-            out = await committer.submit(action)
-            return out.status, out.body, _REPLAYED if out.replayed else None
+            committer.enqueue(action, done, failed)
+            return
         op, args, batch = action
-        out = service.read_now(op, args, inline_budget) if inline_budget > 0 else None
-        if out is None:
-            out = await asyncio.get_running_loop().run_in_executor(None, getattr(service, op), *args)
-        return _read_answer(out, batch)
+        try:
+            out = service.read_now(op, args, inline_budget) if inline_budget > 0 else None
+        except Exception as exc:  # noqa: BLE001 - a refusal (422) or a failure, as from a worker
+            failed(exc)
+            return
+        if out is not None:
+            done(*_read_answer(out, batch))
+            return
+
+        def read_done(fut) -> None:
+            exc = fut.exception()
+            if exc is not None:
+                failed(exc)
+            else:
+                done(*_read_answer(fut.result(), batch))
+
+        asyncio.get_running_loop().run_in_executor(None, getattr(service, op), *args).add_done_callback(read_done)
+
+    async def _execute(action):
+        """:func:`_start` awaited: ``(status, body, headers)``, or the exception raised."""
+        fut = asyncio.get_running_loop().create_future()
+
+        def done(*answer) -> None:
+            if not fut.done():
+                fut.set_result(answer)
+
+        def failed(exc: BaseException) -> None:
+            if not fut.done():
+                fut.set_exception(exc)
+
+        _start(action, done, failed)
+        return await fut
 
     async def _read_stream(request) -> bytes:
         """A Starlette request's body, refused past the size limit (413) or deadline (408)."""
@@ -657,35 +665,12 @@ def create_app(service: LearnerService, *, token: str | None = None, limits: Lim
             _reply(route, send, t0, status, out_body, headers)
 
         def failed(exc: BaseException) -> None:
-            _lane_failed(route, send, t0, exc)
-
-        if type(action) is Request:
-            committer.enqueue(action, done, failed)
-            return
-        op, args, batch = action
-        try:
-            out = service.read_now(op, args, inline_budget) if inline_budget > 0 else None
-        except RequestError as err:
-            _refuse(route, send, t0, err)
-            return
-        except Exception as exc:  # noqa: BLE001
-            failed(exc)
-            return
-        if out is not None:
-            done(*_read_answer(out, batch))
-            return
-
-        def read_done(fut) -> None:
-            exc = fut.exception()
             if isinstance(exc, RequestError):
                 _refuse(route, send, t0, exc)
-            elif exc is not None:
-                failed(exc)
             else:
-                status, out_body, headers = _read_answer(fut.result(), batch)
-                done(status, out_body, headers)
+                _lane_failed(route, send, t0, exc)
 
-        asyncio.get_running_loop().run_in_executor(None, getattr(service, op), *args).add_done_callback(read_done)
+        _start(action, done, failed)
 
     def _lane_failed(route: _Op, send, t0: float, exc: BaseException | None = None) -> None:
         _log.error("Exception in %s", route.path, exc_info=exc if exc is not None else True)

@@ -599,18 +599,26 @@ class LearnerService:
                 if n >= room:
                     take = i
                     break
-        if not take or not self.lock.acquire(blocking=False):
+        ran = self._without_waiting(lambda: self._process_locked(requests[:take], inline=True)) if take else None
+        if ran is None:
             return [], requests
+        outs, seconds = ran
+        self._write_cost.record([len(r.events) for r in requests[:len(outs)]], seconds)
+        return outs, requests[len(outs):]
+
+    def _without_waiting(self, fn):
+        """``(fn(), seconds it took)`` under the lock when the lock is free at once and the
+        learner is whole; ``None`` (nothing run) otherwise. For the ``*_now`` methods."""
+        if not self.lock.acquire(blocking=False):
+            return None
         t0 = time.perf_counter()
         try:
             if self._closed or self._needs_recover:
-                return [], requests
-            group = requests[:take]
-            outs = self._process_locked(list(group), inline=True)
+                return None
+            out = fn()
         finally:
             self.lock.release()
-        self._write_cost.record([len(r.events) for r in group[:len(outs)]], time.perf_counter() - t0)
-        return outs, requests[len(outs):]
+        return out, time.perf_counter() - t0
 
     def _whole(self) -> None:
         """Rebuild the learner from disk if an inline group left it torn (under the lock)."""
@@ -710,17 +718,11 @@ class LearnerService:
         read = self._read_checked(op, args)
         if self._closed or self._needs_recover or not self._read_cost.fits([len(args[0])], budget):
             return None
-        if not self.lock.acquire(blocking=False):
+        ran = self._without_waiting(lambda: read(*args))
+        if ran is None:
             return None
-        t0 = time.perf_counter()
-        try:
-            if self._closed or self._needs_recover:
-                return None
-            out = read(*args)
-        finally:
-            self.lock.release()
-        self._read_cost.record(len(args[0]), time.perf_counter() - t0)
-        return out
+        self._read_cost.record(len(args[0]), ran[1])
+        return ran[0]
 
     def _read(self, op: str, args: tuple) -> list[dict]:
         read = self._read_checked(op, args)
@@ -820,12 +822,17 @@ class LearnerService:
             if len(kept) >= self.snapshots.keep:  # every kept snapshot is a fallback: keep its tail
                 self.log.truncate_before(min(kept))
 
+    def _snapshot_job(self) -> tuple[int, dict]:
+        """``(offset, copied state)`` for the writer thread (under the lock); the count of
+        events since the last snapshot starts again."""
+        job = (self.offset, self._state_copy())
+        self._since_snapshot = 0
+        return job
+
     def _schedule_snapshot(self) -> None:
         # only the copy is taken under the lock; encoding and writing run in the writer thread
         self._retention()
-        job = (self.offset, self._state_copy())
-        self._since_snapshot = 0
-        self._writer.submit(self._write_snapshot, job)
+        self._writer.submit(self._write_snapshot, self._snapshot_job())
 
     def _write_snapshot(self, job) -> None:
         offset, state = job
@@ -847,8 +854,7 @@ class LearnerService:
         with self.lock:
             self._whole()
             self._retention()
-            job = (self.offset, self._state_copy())
-            self._since_snapshot = 0
+            job = self._snapshot_job()
         self._copy_cost.record(1, time.thread_time() - t0)
         self._writer.submit(self._write_snapshot, job).result()
         return job[0]
@@ -875,19 +881,17 @@ class LearnerService:
         if (self._closed or self._needs_recover or not self._copy_cost.fits([1], budget)
                 or self.key_retention is not None or self.key_ttl is not None or self.compact_log):
             return None
-        if not self.lock.acquire(blocking=False):
+        ran = self._without_waiting(self._snapshot_job)
+        if ran is None:
             return None
-        t0 = time.perf_counter()
-        try:
-            if self._closed or self._needs_recover:
-                return None
-            job = (self.offset, self._state_copy())
-            self._since_snapshot = 0
-        finally:
-            self.lock.release()
-        self._copy_cost.record(1, time.perf_counter() - t0)
-        offset = job[0]
-        return self._writer.submit(lambda: (self._write_snapshot(job), offset)[1])
+        job, seconds = ran
+        self._copy_cost.record(1, seconds)
+
+        def write() -> int:
+            self._write_snapshot(job)
+            return job[0]
+
+        return self._writer.submit(write)
 
     def health(self) -> dict:
         """Learner name, kind and offsets."""

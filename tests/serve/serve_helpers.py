@@ -38,6 +38,20 @@ def assert_same_state(a, b) -> None:
             assert va == vb, (k, va, vb)
 
 
+def count_inline(svc) -> list[int]:
+    """Wrap ``svc.process_now``: the returned list gets the number of requests each call ran."""
+    real = svc.process_now
+    ran: list[int] = []
+
+    def counting(reqs, budget):
+        done, left = real(reqs, budget)
+        ran.append(len(done))
+        return done, left
+
+    svc.process_now = counting
+    return ran
+
+
 def route_requests():
     """``(path, body, headers)`` of requests to an OGD service covering every answer of the
     operations' routes: 200, replayed, 409, 415, 403, 400, 422, 404."""

@@ -17,7 +17,7 @@ import pytest
 
 from onlinekit.serve.service import LearnerService, Request, _Cost, _GroupCost
 
-from serve_helpers import PARAMS, assert_same_state, make_events
+from serve_helpers import PARAMS, assert_same_state, count_inline, make_events
 
 POISON = {"x": {"a": 1e200, "b": 1.0}, "y": 1e200}
 
@@ -81,15 +81,7 @@ def test_inline_groups_equal_the_worker_path(tmp_path, seed):
     b = LearnerService(tmp_path / "b", "ogd", PARAMS, snapshot_every=0)
     first = [Request("learn", make_events(1, seed=99))]
     a.process(first), b.process(first)  # b measures its cost: process_now may run from here on
-    inline = []
-    real = b.process_now
-
-    def counting(reqs, budget):
-        done, left = real(reqs, budget)
-        inline.append(len(done))
-        return done, left
-
-    b.process_now = counting
+    inline = count_inline(b)
     outs_a, outs_b = _run(a, b, _script(seed))
     assert sum(inline) > 0
     assert _same(outs_a, outs_b)

@@ -28,7 +28,8 @@ from onlinekit.serve import LearnerService, create_app  # noqa: E402
 from onlinekit.serve._schema import Limits  # noqa: E402
 from onlinekit.serve.http_edge import protocol_class  # noqa: E402
 
-from serve_helpers import PARAMS, assert_same_state, free_port, make_events, oracle, route_requests  # noqa: E402
+from serve_helpers import (  # noqa: E402
+    PARAMS, assert_same_state, count_inline, free_port, make_events, oracle, route_requests)
 
 J = {"Content-Type": "application/json"}
 
@@ -142,15 +143,7 @@ def test_lane_answers_as_the_starlette_routes(tmp_path):
     b = LearnerService(tmp_path / "b", "ogd", PARAMS, snapshot_every=0)
     app = create_app(a, allowed_hosts=["127.0.0.1"])
     lane_paths = counted(app)
-    inline = []
-    process_now = a.process_now
-
-    def watching(reqs, budget):
-        done, left = process_now(reqs, budget)
-        inline.append(len(done))
-        return done, left
-
-    a.process_now = watching
+    inline = count_inline(a)
     reqs = list(route_requests())
     with live(app) as port, TestClient(Starlette(routes=[Mount("/m", create_app(b, allowed_hosts=["testserver"]))])) as cb:
         sock, reader = connect(port)
